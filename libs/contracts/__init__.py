@@ -1,0 +1,1 @@
+"""Shared contracts: job spec and job, quantities, statuses, events, subjects, errors."""

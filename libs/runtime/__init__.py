@@ -1,0 +1,1 @@
+"""Service runtime shared by every Cortex service."""

@@ -1,0 +1,40 @@
+"""The envelope of every public event, and how its ids are made."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.timefmt import format_time, utcnow
+
+SCHEMA_VERSION = 1
+
+
+def new_event_id() -> str:
+    """`evt_` + 12 hex digits of milliseconds + 16 random: ids sort by creation time."""
+    return f"evt_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
+
+
+class EventEnvelope(BaseModel):
+    """`{id, type, createdAt, schemaVersion, data}` — what NATS consumers and webhooks get."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    id: str = Field(default_factory=new_event_id)
+    type: str
+    created_at: datetime = Field(default_factory=utcnow, alias="createdAt")
+    schema_version: int = Field(default=SCHEMA_VERSION, alias="schemaVersion")
+    data: dict[str, Any]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "createdAt": format_time(self.created_at),
+            "schemaVersion": self.schema_version,
+            "data": self.data,
+        }

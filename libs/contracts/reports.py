@@ -1,0 +1,98 @@
+"""What a provider service tells the scheduler about a job, and what it asks of it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from contracts.events import new_event_id
+from contracts.job import JobSpec
+from contracts.status import JobEventType
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class ReportKind(StrEnum):
+    """Each kind is reported at most once per job, so `<jobId>:<kind>` de-duplicates."""
+
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RELEASED = "released"
+
+    @property
+    def job_event(self) -> JobEventType:
+        return _REPORT_EVENTS[self]
+
+
+_REPORT_EVENTS = {
+    ReportKind.SCHEDULED: JobEventType.SCHEDULED,
+    ReportKind.STARTED: JobEventType.STARTED,
+    ReportKind.COMPLETED: JobEventType.COMPLETED,
+    ReportKind.FAILED: JobEventType.FAILED,
+    ReportKind.RELEASED: JobEventType.CANCELLED,
+}
+
+
+class JobReport(_Message):
+    """A change of a job on its network, reported by that network's service."""
+
+    id: str = Field(default_factory=new_event_id)
+    job_id: str
+    network: str
+    kind: ReportKind
+    at: str
+    exit_code: int | None = None
+    reason: str | None = None
+    # USD per hour of the lease/agreement/instance, known from `scheduled` on.
+    hourly_rate_usd: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def dedupe_id(self) -> str:
+        return f"{self.job_id}:{self.kind.value}"
+
+
+class DeployWork(_Message):
+    """Deploy this job on the network."""
+
+    job_id: str
+    tenant: str
+    spec: JobSpec
+    request_id: str | None = None
+
+
+class CancelWork(_Message):
+    """Release everything this job holds on the network (cancel or expiry)."""
+
+    job_id: str
+    reason: str
+    request_id: str | None = None
+
+
+class NetworkPrice(_Message):
+    """A network's current price in USD, normalized per resource-hour."""
+
+    network: str
+    cpu_core_hour: float
+    memory_gb_hour: float
+    storage_gb_hour: float
+    gpu_hour: float | None = None
+    updated_at: str
+
+    def hourly_usd(self, spec: JobSpec) -> float:
+        """What `spec` costs per hour at this price (GB = 10^9 bytes)."""
+        rate = (
+            spec.cpu / 1000 * self.cpu_core_hour
+            + spec.memory_bytes / 1e9 * self.memory_gb_hour
+            + spec.storage_bytes / 1e9 * self.storage_gb_hour
+        )
+        if spec.gpu and self.gpu_hour is not None:
+            rate += spec.gpu * self.gpu_hour
+        return rate

@@ -1,0 +1,51 @@
+"""NATS streams and subjects: a public, versioned API (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+# Request/reply to the service that owns the data (queue groups spread replicas).
+RPC_JOB_CREATE = "cortex.rpc.job.create"
+RPC_JOB_GET = "cortex.rpc.job.get"
+RPC_JOB_LIST = "cortex.rpc.job.list"
+RPC_JOB_CANCEL = "cortex.rpc.job.cancel"
+
+# Work for the provider services: stream PROVIDER_WORK, one durable consumer per network.
+PROVIDER_WORK_STREAM = "PROVIDER_WORK"
+PROVIDER_WORK_SUBJECTS = "cortex.provider.>"
+
+# What provider services report back: stream REPORTS, consumed by the scheduler.
+REPORTS_STREAM = "REPORTS"
+REPORTS_SUBJECTS = "cortex.report.>"
+
+# Public events: stream EVENTS.
+EVENTS_STREAM = "EVENTS"
+EVENTS_SUBJECTS = "cortex.events.>"
+
+# Liveness of every service instance (core NATS, not persisted).
+HEARTBEAT_PREFIX = "cortex.heartbeat"
+
+# Latest price of each network, one key per network (JetStream key-value bucket).
+PRICES_BUCKET = "cortex-prices"
+
+
+def provider_work(network: str, verb: str) -> str:
+    """`cortex.provider.akash.deploy`; verbs: deploy, cancel."""
+    return f"cortex.provider.{network}.{verb}"
+
+
+def job_report(network: str, job_id: str, kind: str) -> str:
+    """`cortex.report.akash.job.job_123.status`."""
+    return f"cortex.report.{network}.job.{job_id}.{kind}"
+
+
+def job_event(job_id: str, event_type: str) -> str:
+    """`cortex.events.job.job_123.completed` for the public event `job.completed`."""
+    return f"cortex.events.job.{job_id}.{event_type.removeprefix('job.')}"
+
+
+def provider_event(network: str, event_type: str) -> str:
+    """`cortex.events.provider.akash.status.changed` for `provider.status.changed`."""
+    return f"cortex.events.provider.{network}.{event_type.removeprefix('provider.')}"
+
+
+def heartbeat(service: str) -> str:
+    return f"{HEARTBEAT_PREFIX}.{service}"

@@ -1,0 +1,132 @@
+"""NATS connection, the JetStream streams Cortex uses, and request/reply with error envelopes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats
+from contracts import subjects
+from contracts.errors import ApiError, ErrorCode
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from runtime import codec
+from runtime.logging import get_logger
+from runtime.tracing import bind_from_headers, headers_for
+
+log = get_logger(__name__)
+
+# Duplicate window for Nats-Msg-Id de-duplication; longer than any retry loop of ours.
+DEDUPE_WINDOW_SECONDS = 2 * 3600
+
+STREAMS = [
+    StreamConfig(
+        name=subjects.PROVIDER_WORK_STREAM,
+        subjects=[subjects.PROVIDER_WORK_SUBJECTS],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=DEDUPE_WINDOW_SECONDS,
+    ),
+    StreamConfig(
+        name=subjects.REPORTS_STREAM,
+        subjects=[subjects.REPORTS_SUBJECTS],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=DEDUPE_WINDOW_SECONDS,
+    ),
+    StreamConfig(
+        name=subjects.EVENTS_STREAM,
+        subjects=[subjects.EVENTS_SUBJECTS],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=7 * 24 * 3600,
+        duplicate_window=DEDUPE_WINDOW_SECONDS,
+    ),
+]
+
+
+async def connect(url: str, name: str) -> NATS:
+    """Connect, retrying until NATS answers: services may start before it does."""
+
+    async def _disconnected() -> None:
+        log.warning("nats.disconnected")
+
+    async def _reconnected() -> None:
+        log.info("nats.reconnected")
+
+    return await nats.connect(
+        url,
+        name=name,
+        connect_timeout=2,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        disconnected_cb=_disconnected,
+        reconnected_cb=_reconnected,
+        retry_on_failed_connect=True,
+        pending_size=64 * 1024 * 1024,
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create the streams and buckets if missing; every service may call it at start."""
+    for config in STREAMS:
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+    await js.create_key_value(KeyValueConfig(bucket=subjects.PRICES_BUCKET, history=1))
+
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+async def serve_rpc(nc: NATS, subject: str, handler: Handler, queue: str) -> None:
+    """Answer requests on `subject`: `{ok, data}` or `{ok: false, error}`, never silence."""
+
+    async def _on_request(msg: Msg) -> None:
+        bind_from_headers(msg.headers)
+        try:
+            result = await handler(codec.loads(msg.data) if msg.data else {})
+            reply: dict[str, Any] = {"ok": True, "data": result}
+        except ApiError as exc:
+            reply = {"ok": False, "error": exc.to_dict()}
+        except Exception:
+            log.exception("rpc.failed", subject=subject)
+            reply = {
+                "ok": False,
+                "error": ApiError(ErrorCode.INTERNAL_ERROR, "Internal error").to_dict(),
+            }
+        if msg.reply:
+            await msg.respond(codec.dumps(reply))
+
+    async def _on_message(msg: Msg) -> None:
+        # Each request in its own task: a slow database call must not hold up the rest.
+        asyncio.get_running_loop().create_task(_on_request(msg))
+
+    await nc.subscribe(subject, queue=queue, cb=_on_message, pending_msgs_limit=100_000)
+
+
+async def call_rpc(nc: NATS, subject: str, payload: dict[str, Any], timeout: float = 5.0) -> Any:
+    """Send a request and return its `data`, raising the ApiError the owner answered with."""
+    try:
+        msg = await nc.request(
+            subject, codec.dumps(payload), timeout=timeout, headers=headers_for()
+        )
+    except (NoRespondersError, NatsTimeoutError):
+        raise ApiError(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "The service that owns this data did not answer; try again shortly",
+            {"subject": subject},
+        ) from None
+    reply = codec.loads(msg.data)
+    if not reply.get("ok"):
+        raise ApiError.from_dict(reply["error"])
+    return reply.get("data")

@@ -1,0 +1,82 @@
+"""Run a service process: logging, metrics endpoint, heartbeat, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from typing import Protocol
+
+from contracts import subjects
+from nats.aio.client import Client as NATS
+
+from runtime import codec
+from runtime.logging import configure_logging, get_logger
+from runtime.metrics import start_metrics_server
+from runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class Component(Protocol):
+    """A service's whole run time: start it, then stop it (draining in-flight work)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Heartbeat:
+    """Publishes `cortex.heartbeat.<service>` so the gateway's /healthz knows we are alive."""
+
+    def __init__(self, nc: NATS, service: str, instance: str, interval: float) -> None:
+        self._nc, self._service, self._instance, self._interval = nc, service, instance, interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _beat(self) -> None:
+        payload = codec.dumps({"service": self._service, "instance": self._instance})
+        while True:
+            with contextlib.suppress(Exception):
+                await self._nc.publish(subjects.heartbeat(self._service), payload)
+            await asyncio.sleep(self._interval)
+
+
+async def run_until_signalled(component: Component, settings: ServiceSettings) -> None:
+    """Start `component`, serve metrics, and stop cleanly on SIGINT/SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    metrics = await start_metrics_server(settings.metrics_host, settings.metrics_port)
+    await component.start()
+    log.info("service.started", instance=settings.instance_id)
+    await stopping.wait()
+    log.info("service.stopping")
+    try:
+        await asyncio.wait_for(component.stop(), timeout=settings.shutdown_grace)
+    except TimeoutError:
+        log.warning("service.stop_timeout", grace=settings.shutdown_grace)
+    await metrics.cleanup()
+    log.info("service.stopped")
+
+
+def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], Component]) -> None:
+    """The body of every service's `__main__`."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps dev shells working
+        pass
+    asyncio.run(run_until_signalled(build(settings), settings))
