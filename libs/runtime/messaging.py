@@ -11,6 +11,7 @@ from contracts import subjects
 from contracts.errors import ApiError, ErrorCode
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -88,7 +89,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-async def serve_rpc(nc: NATS, subject: str, handler: Handler, queue: str) -> None:
+async def serve_rpc(nc: NATS, subject: str, handler: Handler, queue: str) -> Subscription:
     """Answer requests on `subject`: `{ok, data}` or `{ok: false, error}`, never silence."""
 
     async def _on_request(msg: Msg) -> None:
@@ -111,7 +112,7 @@ async def serve_rpc(nc: NATS, subject: str, handler: Handler, queue: str) -> Non
         # Each request in its own task: a slow database call must not hold up the rest.
         asyncio.get_running_loop().create_task(_on_request(msg))
 
-    await nc.subscribe(subject, queue=queue, cb=_on_message, pending_msgs_limit=100_000)
+    return await nc.subscribe(subject, queue=queue, cb=_on_message, pending_msgs_limit=100_000)
 
 
 async def call_rpc(nc: NATS, subject: str, payload: dict[str, Any], timeout: float = 5.0) -> Any:

@@ -1,0 +1,16 @@
+"""`cortex run scheduler`: the job lifecycle owner."""
+
+from __future__ import annotations
+
+from runtime.service import run_service
+
+from cortex_scheduler.bootstrap import build
+from cortex_scheduler.settings import SchedulerSettings
+
+
+def main() -> None:
+    run_service(SchedulerSettings(), build)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Jobs and their events in PostgreSQL (schema `jobs`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from contracts.status import JobEventType
+
+from cortex_scheduler.domain.model import MUTABLE_COLUMNS, Job, JobEvent
+
+SORT_COLUMNS = {
+    "createdAt": "created_at",
+    "startedAt": "started_at",
+    "endedAt": "ended_at",
+    "status": "status",
+    "provider": "provider",
+}
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    tenant: str
+    statuses: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sort_field: str = "createdAt"
+    descending: bool = True
+    page: int = 1
+    limit: int = 20
+
+
+class JobRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add_many(self, jobs: list[Job]) -> set[str]:
+        """Insert new jobs; returns the ids actually inserted (a re-sent create is a no-op)."""
+        rows = await self.conn.fetch(
+            """
+            INSERT INTO jobs.jobs (id, tenant, provider, status, spec, projected_cost_usd, created_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+                                 $6::float8[], $7::timestamptz[])
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+            """,
+            [j.id for j in jobs],
+            [j.tenant for j in jobs],
+            [j.provider for j in jobs],
+            [j.status.value for j in jobs],
+            [j.spec for j in jobs],
+            [j.projected_cost_usd for j in jobs],
+            [j.created_at for j in jobs],
+        )
+        return {r["id"] for r in rows}
+
+    async def add_events(self, events: list[JobEvent]) -> None:
+        if not events:
+            return
+        await self.conn.execute(
+            """
+            INSERT INTO jobs.job_events (id, job_id, type, at, data)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+            """,
+            [e.id for e in events],
+            [e.job_id for e in events],
+            [e.type.value for e in events],
+            [e.at for e in events],
+            [e.data for e in events],
+        )
+
+    async def lock(self, job_id: str, tenant: str | None = None) -> Job | None:
+        """Load a job and hold its row lock until the transaction ends."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM jobs.jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE",
+            job_id,
+            tenant,
+        )
+        return None if row is None else Job.from_row(row)
+
+    async def save(self, job: Job) -> None:
+        assignments = ", ".join(f"{c} = ${i + 3}" for i, c in enumerate(MUTABLE_COLUMNS))
+        await self.conn.execute(
+            f"UPDATE jobs.jobs SET status = $2, {assignments} WHERE id = $1",
+            job.id,
+            job.status.value,
+            *(getattr(job, c) for c in MUTABLE_COLUMNS),
+        )
+        await self.add_events(job.events)
+        job.events.clear()
+
+    async def get(self, job_id: str, tenant: str) -> tuple[Job, list[JobEvent]] | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM jobs.jobs WHERE id = $1 AND tenant = $2", job_id, tenant
+        )
+        if row is None:
+            return None
+        events = await self.conn.fetch(
+            "SELECT id, job_id, type, at, data FROM jobs.job_events WHERE job_id = $1 ORDER BY seq",
+            job_id,
+        )
+        return Job.from_row(row), [
+            JobEvent(e["id"], e["job_id"], JobEventType(e["type"]), e["at"], e["data"])
+            for e in events
+        ]
+
+    async def query(self, q: JobQuery) -> tuple[list[Job], int]:
+        where, args = _filters(q)
+        total = await self.conn.fetchval(f"SELECT count(*) FROM jobs.jobs WHERE {where}", *args)
+        direction = "DESC" if q.descending else "ASC"
+        nulls = "NULLS LAST" if q.descending else "NULLS FIRST"
+        column = SORT_COLUMNS[q.sort_field]
+        rows = await self.conn.fetch(
+            f"SELECT * FROM jobs.jobs WHERE {where} "
+            f"ORDER BY {column} {direction} {nulls}, id {direction} "
+            f"LIMIT {int(q.limit)} OFFSET {int((q.page - 1) * q.limit)}",
+            *args,
+        )
+        return [Job.from_row(r) for r in rows], int(total)
+
+    async def lock_due_expiries(self, now: datetime, limit: int) -> list[Job]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM jobs.jobs WHERE status = 'running' AND deadline_at <= $1 "
+            "ORDER BY deadline_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def lock_stale_cancels(self, requested_before: datetime, limit: int) -> list[Job]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM jobs.jobs WHERE status = 'cancelling' AND cancel_requested_at <= $1 "
+            "ORDER BY cancel_requested_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            requested_before,
+            limit,
+        )
+        return [Job.from_row(r) for r in rows]
+
+
+def _filters(q: JobQuery) -> tuple[str, list[Any]]:
+    clauses, args = ["tenant = $1"], [q.tenant]
+
+    def add(clause: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(clause.format(f"${len(args)}"))
+
+    if q.statuses:
+        add("status = ANY({}::text[])", list(q.statuses))
+    if q.providers:
+        add("provider = ANY({}::text[])", list(q.providers))
+    if q.created_from:
+        add("created_at >= {}", q.created_from)
+    if q.created_to:
+        add("created_at <= {}", q.created_to)
+    return " AND ".join(clauses), args

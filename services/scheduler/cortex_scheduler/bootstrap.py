@@ -1,0 +1,68 @@
+"""Wire the scheduler: database, NATS, service layer and entry points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.job import SpecLimits
+from runtime.database import create_pool
+from runtime.messaging import connect, ensure_streams
+from runtime.migrations import apply_migrations
+from runtime.service import Heartbeat
+from runtime.settings import ServiceSettings
+
+from cortex_scheduler.adapters.outbox import OutboxRelay
+from cortex_scheduler.adapters.prices import PriceBook
+from cortex_scheduler.entrypoints import rpc
+from cortex_scheduler.entrypoints.reports import ReportConsumer
+from cortex_scheduler.entrypoints.timers import Timers
+from cortex_scheduler.service_layer.handlers import Scheduler
+from cortex_scheduler.settings import SchedulerSettings
+
+
+class SchedulerService:
+    def __init__(self, settings: SchedulerSettings) -> None:
+        self.settings = settings
+        self.prices = PriceBook()
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool: Any = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
+        await apply_migrations(self.pool, "cortex_scheduler", "jobs")
+        self.nc = await connect(s.nats_url, f"scheduler:{s.instance_id}")
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js)
+        await self.prices.start(self.js)
+        self.relay = OutboxRelay(self.pool, self.js, s.outbox_batch, s.outbox_poll_interval)
+        limits = SpecLimits(providers=s.provider_set)
+        self.scheduler = Scheduler(
+            self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake
+        )
+        self.batcher = rpc.CreateBatcher(self.scheduler, s.create_batch)
+        self.reports = ReportConsumer(self.js, self.scheduler, s.report_batch)
+        self.timers = Timers(self.scheduler, s.timer_interval)
+        self.heartbeat = Heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
+        self.relay.start()
+        self.batcher.start()
+        self.rpc_subscriptions = await rpc.serve(self.nc, self.scheduler, self.batcher)
+        await self.reports.start()
+        self.timers.start()
+        self.heartbeat.start()
+
+    async def stop(self) -> None:
+        """Stop taking requests, finish what is in hand, relay the outbox, close."""
+        await self.heartbeat.stop()
+        for subscription in self.rpc_subscriptions:
+            await subscription.unsubscribe()
+        await self.batcher.stop()
+        await self.reports.stop()
+        await self.timers.stop()
+        await self.prices.stop()
+        await self.relay.stop()
+        await self.nc.drain()
+        await self.pool.close()
+
+
+def build(settings: ServiceSettings) -> SchedulerService:
+    assert isinstance(settings, SchedulerSettings)
+    return SchedulerService(settings)

@@ -1,0 +1,110 @@
+"""A job as the scheduler holds it, and what applying an event to it changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from contracts.events import new_event_id
+from contracts.status import JobEventType, JobStatus, transition
+
+
+@dataclass
+class Job:
+    id: str
+    tenant: str
+    provider: str
+    status: JobStatus
+    spec: dict[str, Any]
+    created_at: datetime
+    reason: str | None = None
+    exit_code: int | None = None
+    projected_cost_usd: float | None = None
+    hourly_rate_usd: float | None = None
+    billing_started_at: datetime | None = None
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    deadline_at: datetime | None = None
+    ended_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
+    version: int = 0
+    events: list[JobEvent] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Job:
+        return cls(**{k: row[k] for k in _COLUMNS}, status=JobStatus(row["status"]))
+
+    def cost_usd(self, now: datetime) -> float:
+        """Accrued cost: the lease's hourly rate from billing start until the end (or now)."""
+        if self.hourly_rate_usd is None or self.billing_started_at is None:
+            return 0.0
+        until = self.ended_at or now
+        hours = max((until - self.billing_started_at).total_seconds(), 0.0) / 3600
+        return self.hourly_rate_usd * hours
+
+    def apply(self, event: JobEventType, at: datetime, **data: Any) -> JobEvent:
+        """Move the job by `event` (raises IllegalTransition) and record what happened."""
+        self.status = transition(self.status, event)
+        self.version += 1
+        if event is JobEventType.SCHEDULED:
+            self.scheduled_at = at
+        elif event is JobEventType.STARTED:
+            self.scheduled_at = self.scheduled_at or at
+            self.started_at = at
+            self.deadline_at = at + timedelta(seconds=int(self.spec["duration"]))
+        elif event is JobEventType.CANCEL_REQUESTED:
+            self.cancel_requested_at = at
+        if self.status.is_terminal:
+            self.ended_at = at
+        recorded = JobEvent(id=new_event_id(), job_id=self.id, type=event, at=at, data=data)
+        self.events.append(recorded)
+        return recorded
+
+    def apply_created(self) -> JobEvent:
+        """The first event of every job: it exists, pending."""
+        recorded = JobEvent(
+            id=new_event_id(),
+            job_id=self.id,
+            type=JobEventType.CREATED,
+            at=self.created_at,
+            data={},
+        )
+        self.events.append(recorded)
+        return recorded
+
+    def record_lease(self, hourly_rate_usd: float | None, at: datetime) -> None:
+        """Billing starts when the network leases resources, whatever status we show."""
+        if hourly_rate_usd is not None and self.billing_started_at is None:
+            self.hourly_rate_usd = hourly_rate_usd
+            self.billing_started_at = at
+
+
+@dataclass
+class JobEvent:
+    id: str
+    job_id: str
+    type: JobEventType
+    at: datetime
+    data: dict[str, Any]
+
+
+_COLUMNS = (
+    "id",
+    "tenant",
+    "provider",
+    "spec",
+    "created_at",
+    "reason",
+    "exit_code",
+    "projected_cost_usd",
+    "hourly_rate_usd",
+    "billing_started_at",
+    "scheduled_at",
+    "started_at",
+    "deadline_at",
+    "ended_at",
+    "cancel_requested_at",
+    "version",
+)
+MUTABLE_COLUMNS = _COLUMNS[5:]

@@ -1,0 +1,205 @@
+"""The scheduler's use cases: create, read, cancel, apply reports, enforce time limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from contracts.errors import ApiError, ErrorCode
+from contracts.job import JobSpec, SpecLimits
+from contracts.reports import CancelWork, DeployWork, JobReport, ReportKind
+from contracts.status import JobEventType, JobStatus, can_transition
+from contracts.timefmt import parse_time, utcnow
+from runtime.logging import get_logger
+
+from cortex_scheduler.adapters.prices import PriceBook
+from cortex_scheduler.adapters.repository import JobQuery, JobRepository
+from cortex_scheduler.domain import views
+from cortex_scheduler.domain.model import Job
+from cortex_scheduler.service_layer.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    job_id: str
+    tenant: str
+    spec: JobSpec
+    request_id: str | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        prices: PriceBook,
+        limits: SpecLimits,
+        cancel_timeout: float,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._pool = pool
+        self._prices = prices
+        self.limits = limits
+        self._cancel_timeout = cancel_timeout
+        self._on_commit = on_commit
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._pool, self._on_commit)
+
+    def _new_job(self, request: CreateRequest) -> Job:
+        spec = request.spec
+        price = self._prices.get(spec.provider)
+        projected = None if price is None else price.hourly_usd(spec) * spec.duration / 3600
+        return Job(
+            id=request.job_id,
+            tenant=request.tenant,
+            provider=spec.provider,
+            status=JobStatus.PENDING,
+            spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            created_at=utcnow(),
+            projected_cost_usd=projected,
+        )
+
+    async def create_jobs(self, requests: list[CreateRequest]) -> list[dict[str, Any]]:
+        """Record new jobs in one transaction and queue their deployment."""
+        jobs = [self._new_job(r) for r in requests]
+        async with self._uow() as uow:
+            inserted = await uow.jobs.add_many(jobs)
+            for job, request in zip(jobs, requests, strict=True):
+                if job.id not in inserted:
+                    continue
+                event = job.apply_created()
+                uow.announce(job, event)
+                work = DeployWork(
+                    job_id=job.id,
+                    tenant=job.tenant,
+                    spec=request.spec,
+                    request_id=request.request_id,
+                )
+                uow.send_work(
+                    job.provider, "deploy", job.id, work.model_dump(mode="json", by_alias=True)
+                )
+            await uow.jobs.add_events([e for j in jobs for e in j.events])
+            await uow.commit()
+        now = utcnow()
+        answers = []
+        for job in jobs:
+            if job.id in inserted:
+                answers.append(views.summary(job, now))
+            else:  # a re-sent create: answer with what was recorded the first time
+                answers.append(await self.get_job(job.tenant, job.id, with_events=False))
+        return answers
+
+    async def get_job(self, tenant: str, job_id: str, with_events: bool = True) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            found = await JobRepository(conn).get(job_id, tenant)
+        if found is None:
+            raise _not_found(job_id)
+        job, events = found
+        return views.detail(job, utcnow(), events if with_events else None)
+
+    async def list_jobs(self, query: JobQuery) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            jobs, total = await JobRepository(conn).query(query)
+        now = utcnow()
+        return {"items": [views.summary(j, now) for j in jobs], "total": total}
+
+    async def cancel_job(self, tenant: str, job_id: str) -> dict[str, Any]:
+        async with self._uow() as uow:
+            job = await uow.jobs.lock(job_id, tenant)
+            if job is None:
+                raise _not_found(job_id)
+            if job.status is JobStatus.CANCELLING:
+                return {"id": job.id, "status": job.status.value}
+            if job.status.is_terminal:
+                raise ApiError(
+                    ErrorCode.JOB_ALREADY_ENDED,
+                    f"Job {job_id} already ended as {job.status.value}; only pending, scheduled "
+                    "or running jobs can be cancelled",
+                    {"id": job_id, "status": job.status.value},
+                )
+            event = job.apply(JobEventType.CANCEL_REQUESTED, utcnow())
+            await uow.jobs.save(job)
+            uow.announce(job, event)
+            work = CancelWork(job_id=job.id, reason="cancelled by user")
+            uow.send_work(
+                job.provider, "cancel", job.id, work.model_dump(mode="json", by_alias=True)
+            )
+            await uow.commit()
+        return {"id": job.id, "status": job.status.value}
+
+    async def apply_report(self, report: JobReport) -> None:
+        """Apply what a network said about a job, where the transition table allows it."""
+        at = parse_time(report.at)
+        async with self._uow() as uow:
+            job = await uow.jobs.lock(report.job_id)
+            if job is None:
+                log.warning("report.unknown_job", job_id=report.job_id, kind=report.kind.value)
+                return
+            if report.kind is ReportKind.SCHEDULED and not job.status.is_terminal:
+                job.record_lease(report.hourly_rate_usd, at)
+            event_type = report.kind.job_event
+            if not can_transition(job.status, event_type):
+                log.info(
+                    "report.ignored", job_id=job.id, status=job.status.value, kind=report.kind.value
+                )
+                await uow.jobs.save(job)  # keeps the billing start of a lease we are cancelling
+                await uow.commit()
+                return
+            if report.exit_code is not None:
+                job.exit_code = report.exit_code
+            if report.kind in (ReportKind.FAILED, ReportKind.RELEASED) and report.reason:
+                job.reason = job.reason or report.reason
+            event = job.apply(event_type, at, **_event_data(report))
+            await uow.jobs.save(job)
+            uow.announce(job, event)
+            await uow.commit()
+
+    async def expire_due(self, limit: int = 200) -> int:
+        """End running jobs past `startedAt + duration` as `expired`, and release them."""
+        now = utcnow()
+        async with self._uow() as uow:
+            jobs = await uow.jobs.lock_due_expiries(now, limit)
+            for job in jobs:
+                assert job.deadline_at is not None
+                job.reason = f"reached its duration of {job.spec['duration']} s"
+                event = job.apply(JobEventType.EXPIRED, job.deadline_at)
+                await uow.jobs.save(job)
+                uow.announce(job, event)
+                work = CancelWork(job_id=job.id, reason="duration reached")
+                uow.send_work(
+                    job.provider, "cancel", job.id, work.model_dump(mode="json", by_alias=True)
+                )
+            await uow.commit()
+        return len(jobs)
+
+    async def end_stale_cancels(self, limit: int = 200) -> int:
+        """A cancel the network never confirmed still ends the job after the timeout."""
+        now = utcnow()
+        async with self._uow() as uow:
+            jobs = await uow.jobs.lock_stale_cancels(
+                now - timedelta(seconds=self._cancel_timeout), limit
+            )
+            for job in jobs:
+                job.reason = (
+                    f"the network did not confirm the release within {self._cancel_timeout:g} s"
+                )
+                event = job.apply(JobEventType.CANCELLED, now, timedOut=True)
+                await uow.jobs.save(job)
+                uow.announce(job, event)
+            await uow.commit()
+        return len(jobs)
+
+
+def _event_data(report: JobReport) -> dict[str, Any]:
+    data: dict[str, Any] = {"reason": report.reason, "exitCode": report.exit_code}
+    data.update(report.details)
+    return data
+
+
+def _not_found(job_id: str) -> ApiError:
+    return ApiError(ErrorCode.JOB_NOT_FOUND, f"Job {job_id} not found", {"id": job_id})

@@ -1,0 +1,21 @@
+"""Scheduler settings (`CORTEX_*`)."""
+
+from __future__ import annotations
+
+from runtime.settings import ServiceSettings
+
+
+class SchedulerSettings(ServiceSettings):
+    service_name: str = "scheduler"
+    providers: str = "akash"
+    # A cancel the network never confirms still ends the job after this long.
+    cancel_timeout: float = 60.0
+    timer_interval: float = 0.5
+    outbox_batch: int = 500
+    outbox_poll_interval: float = 0.2
+    create_batch: int = 256
+    report_batch: int = 64
+
+    @property
+    def provider_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.providers.split(",") if p.strip())
