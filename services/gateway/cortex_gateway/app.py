@@ -1,0 +1,39 @@
+"""The aiohttp application: routes and middlewares."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from runtime.metrics import metrics_handler
+
+from cortex_gateway.context import CONTEXT, GatewayContext
+from cortex_gateway.middleware import authenticate, error_envelope, request_context
+from cortex_gateway.responses import ok
+from cortex_gateway.routes import jobs, keys
+
+JOBS = "/api/plugin-core/jobs"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    healthy, checks = await GatewayContext.of(request).health.check()
+    response = ok({"status": "ok" if healthy else "unavailable", "checks": checks})
+    response.set_status(200 if healthy else 503)
+    return response
+
+
+def create_app(context: GatewayContext) -> web.Application:
+    # client_max_size above our own limit: json_body() answers oversize with a clear 400.
+    app = web.Application(
+        middlewares=[request_context, error_envelope, authenticate],
+        client_max_size=context.settings.max_body_bytes * 2,
+    )
+    app[CONTEXT] = context
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_post(JOBS, jobs.create_job)
+    app.router.add_get(JOBS, jobs.list_jobs)
+    app.router.add_get(JOBS + "/{job_id}", jobs.get_job)
+    app.router.add_post(JOBS + "/{job_id}/cancel", jobs.cancel_job)
+    app.router.add_post("/api/auth/keys", keys.create_key)
+    app.router.add_get("/api/auth/keys", keys.list_keys)
+    app.router.add_delete("/api/auth/keys/{key_id}", keys.delete_key)
+    return app

@@ -1,0 +1,44 @@
+"""What every request handler needs, and the scope check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from contracts.errors import ApiError, ErrorCode
+from contracts.job import SpecLimits
+from nats.aio.client import Client as NATS
+
+from cortex_gateway.auth.keys import ApiKey, KeyStore
+from cortex_gateway.auth.rate_limit import RateLimiter
+from cortex_gateway.health import HealthMonitor
+from cortex_gateway.settings import GatewaySettings
+
+
+@dataclass
+class GatewayContext:
+    settings: GatewaySettings
+    nc: NATS
+    keys: KeyStore
+    limiter: RateLimiter
+    health: HealthMonitor
+    limits: SpecLimits
+
+    @staticmethod
+    def of(request: web.Request) -> GatewayContext:
+        return request.app[CONTEXT]
+
+
+CONTEXT = web.AppKey("context", GatewayContext)
+
+
+def require(request: web.Request, scope: str) -> ApiKey:
+    """The caller's key, if it holds `scope`; else 403 FORBIDDEN."""
+    key: ApiKey = request["api_key"]
+    if not key.allows(scope):
+        raise ApiError(
+            ErrorCode.FORBIDDEN,
+            f"This API key lacks the {scope!r} scope",
+            {"requiredScope": scope, "scopes": sorted(key.scopes)},
+        )
+    return key

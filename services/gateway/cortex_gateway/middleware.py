@@ -1,0 +1,114 @@
+"""Request id, error envelope, authentication and rate limiting, in that order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+from contracts.errors import ApiError, ErrorCode
+from prometheus_client import Counter, Histogram
+from runtime.logging import get_logger
+from runtime.tracing import REQUEST_ID_HEADER, new_request_id
+
+from cortex_gateway.context import GatewayContext
+from cortex_gateway.responses import error
+
+log = get_logger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
+
+REQUESTS = Counter("cortex_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "cortex_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id") or new_request_id()
+    request["request_id"] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service="gateway", request_id=request_id)
+    started = time.perf_counter()
+    response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    REQUESTS.labels(request.method, route, str(response.status)).inc()
+    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+@web.middleware
+async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves in the seed's error envelope; nothing leaks a stack trace."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _with_headers(error(exc), request)
+    except web.HTTPNotFound:
+        return error(ApiError(ErrorCode.NOT_FOUND, f"No route for {request.method} {request.path}"))
+    except web.HTTPMethodNotAllowed as exc:
+        response = error(
+            ApiError(
+                ErrorCode.METHOD_NOT_ALLOWED,
+                f"{request.method} is not allowed here; use {', '.join(sorted(exc.allowed_methods))}",
+            )
+        )
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return error(ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "Request body is too large"))
+    except web.HTTPException as exc:
+        return error(ApiError(ErrorCode.VALIDATION_ERROR, exc.reason))
+    except Exception:
+        log.exception("http.unhandled", path=request.path)
+        return error(ApiError(ErrorCode.INTERNAL_ERROR, "Internal error"))
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    ctx = GatewayContext.of(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED, "Missing API key: send 'Authorization: Bearer <key>'"
+        )
+    key = await ctx.keys.authenticate(token.strip())
+    if key is None:
+        raise ApiError(ErrorCode.UNAUTHORIZED, "Invalid or revoked API key")
+    request["api_key"] = key
+    structlog.contextvars.bind_contextvars(tenant=key.tenant, key_id=key.id)
+    limit = ctx.settings.rate_limit_for(key.tenant)
+    decision = ctx.limiter.check(key.id, limit.rate, limit.burst)
+    request["rate_headers"] = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_seconds),
+    }
+    if not decision.allowed:
+        request["rate_headers"]["Retry-After"] = str(decision.retry_after)
+        raise ApiError(
+            ErrorCode.RATE_LIMIT_EXCEEDED,
+            f"Rate limit of {limit.rate:g} requests/s (burst {limit.burst}) exceeded; "
+            f"retry after {decision.retry_after} s",
+            {"retryAfter": decision.retry_after},
+        )
+    response = await handler(request)
+    return _with_headers(response, request)
+
+
+def _with_headers(response: web.StreamResponse, request: web.Request) -> web.StreamResponse:
+    if not response.prepared:
+        response.headers.update(request.get("rate_headers", {}))
+    return response
+
+
+__all__ = ["REQUEST_ID_HEADER", "authenticate", "error_envelope", "request_context"]
