@@ -1,0 +1,163 @@
+"""Akash Console API client (managed wallet): every call and shape lives in this module."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+class ConsoleError(Exception):
+    """Console answered with an error (or not at all: status 0)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Akash Console error {status}: {message}")
+        self.status = status
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 0 or self.status in RETRYABLE
+
+
+@dataclass(frozen=True)
+class Bid:
+    provider: str
+    dseq: str
+    gseq: int
+    oseq: int
+    state: str
+    denom: str
+    amount: float
+    created_at: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Bid:
+        bid = item.get("bid", item)
+        bid_id = bid.get("id") or bid.get("bid_id") or {}  # older Console spells it bid_id
+        price = bid.get("price", {})
+        return cls(
+            provider=bid_id["provider"],
+            dseq=str(bid_id["dseq"]),
+            gseq=int(bid_id.get("gseq", 1)),
+            oseq=int(bid_id.get("oseq", 1)),
+            state=bid.get("state", ""),
+            denom=price.get("denom", ""),
+            amount=float(price.get("amount", "inf")),
+            created_at=str(bid.get("created_at", "")),
+        )
+
+
+def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+class ConsoleClient:
+    def __init__(self, base_url: str, api_key: str, timeout: float, max_retries: int) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"x-api-key": api_key}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_retries = max_retries
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session:
+            await self._session.close()
+
+    async def _once(self, method: str, path: str, body: Any = None) -> Any:
+        assert self._session is not None
+        try:
+            async with self._session.request(method, self._base + path, json=body) as response:
+                data = (
+                    await response.json(content_type=None) if response.content_length != 0 else None
+                )
+                if response.status >= 400:
+                    message = (data or {}).get("message") if isinstance(data, dict) else None
+                    raise ConsoleError(response.status, message or response.reason or "error")
+                return data
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ConsoleError(0, f"{type(exc).__name__}: {exc}") from exc
+
+    async def call(self, method: str, path: str, body: Any = None, retry: bool = True) -> Any:
+        """One Console call; retryable failures are retried with backoff unless `retry=False`."""
+        attempt = 0
+        while True:
+            try:
+                return await self._once(method, path, body)
+            except ConsoleError as exc:
+                if not retry or not exc.retryable or attempt >= self._max_retries:
+                    raise
+                delay = backoff(attempt)
+                log.info("akash.retry", path=path, status=exc.status, delay=round(delay, 3))
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def create_deployment(self, sdl: str, name: str, runtime_limit_hours: int) -> str:
+        """Not retried here: a lost answer may still have created it (see find_deployment)."""
+        body = {"data": {"sdl": sdl, "name": name, "runtimeLimitHours": runtime_limit_hours}}
+        reply = await self.call("POST", "/v1/deployments", body, retry=False)
+        return str(reply["data"]["dseq"])
+
+    async def find_deployment(self, name: str) -> str | None:
+        """The dseq of our active deployment named `name`, if Console has one."""
+        skip = 0
+        while True:
+            reply = await self.call("GET", f"/v1/deployments?skip={skip}&limit=100")
+            data = reply["data"]
+            for item in data.get("deployments", []):
+                deployment = item.get("deployment", item)
+                item_name = item.get("name") or deployment.get("name")
+                if item_name == name and deployment.get("state", "active") == "active":
+                    return str(deployment.get("id", {}).get("dseq") or deployment.get("dseq"))
+            pagination = data.get("pagination", {})
+            if not pagination.get("hasMore"):
+                return None
+            skip += int(pagination.get("limit", 100))
+
+    async def bids(self, dseq: str) -> list[Bid]:
+        reply = await self.call("GET", f"/v1/bids?dseq={dseq}")
+        return [Bid.from_item(item) for item in reply["data"]]
+
+    async def create_lease(self, bid: Bid) -> dict[str, Any]:
+        lease = {"dseq": bid.dseq, "gseq": bid.gseq, "oseq": bid.oseq, "provider": bid.provider}
+        reply = await self.call("POST", "/v1/leases", {"manifest": "", "leases": [lease]})
+        data: dict[str, Any] = reply["data"]
+        return data
+
+    async def deployment(self, dseq: str) -> dict[str, Any]:
+        reply = await self.call("GET", f"/v1/deployments/{dseq}")
+        data: dict[str, Any] = reply["data"]
+        return data
+
+    async def close_deployment(self, dseq: str) -> None:
+        """Close; a deployment already closed or gone counts as closed."""
+        try:
+            await self.call("DELETE", f"/v1/deployments/{dseq}")
+        except ConsoleError as exc:
+            if exc.status not in (404, 409):
+                raise
+
+    async def provider_host(self, address: str) -> str:
+        reply = await self.call("GET", f"/v1/providers/{address}")
+        return str(reply["data"]["hostUri"]).rstrip("/")
+
+    async def jwt(self, ttl: int) -> str:
+        body = {"data": {"ttl": ttl, "leases": {"access": "full"}}}
+        reply = await self.call("POST", "/v1/create-jwt-token", body)
+        return str(reply["data"]["token"])
+
+    async def monthly_estimate(self, cpu_millicores: int, memory: int, storage: int) -> float:
+        body = {"cpu": cpu_millicores, "memory": memory, "storage": storage}
+        reply = await self.call("POST", "/v1/pricing", body)
+        return float(reply["data"]["akash"])

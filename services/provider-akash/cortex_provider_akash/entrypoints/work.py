@@ -1,0 +1,90 @@
+"""Consume deploy and cancel work for Akash (stream PROVIDER_WORK); ack once recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from contracts import subjects
+from contracts.reports import CancelWork, DeployWork
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+from runtime import codec
+from runtime.logging import get_logger
+from runtime.tracing import bind_from_headers
+
+from cortex_provider_akash.adapters.store import DeploymentStore
+
+log = get_logger(__name__)
+NETWORK = "akash"
+
+
+class WorkConsumer:
+    """Records work durably, then acks; the claim loop does the (long) work itself."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        store: DeploymentStore,
+        on_recorded: Callable[[], None],
+        on_cancel: Callable[[str], None],
+    ) -> None:
+        self._js, self._store = js, store
+        self._on_recorded, self._on_cancel = on_recorded, on_cancel
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._sub = await self._js.pull_subscribe(
+            subjects.provider_work(NETWORK, "*"),
+            durable=f"provider-{NETWORK}",
+            stream=subjects.PROVIDER_WORK_STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=1000),
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                messages = await self._sub.fetch(100, timeout=0.5)
+            except NatsTimeoutError:
+                continue
+            except Exception:
+                log.exception("work.fetch_failed")
+                await asyncio.sleep(0.5)
+                continue
+            for msg in messages:
+                bind_from_headers(msg.headers)
+                verb = msg.subject.rsplit(".", 1)[-1]
+                try:
+                    if verb == "deploy":
+                        work = DeployWork.model_validate(codec.loads(msg.data))
+                        spec = work.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+                        await self._store.add(work.job_id, work.tenant, spec)
+                    elif verb == "cancel":
+                        cancel = CancelWork.model_validate(codec.loads(msg.data))
+                        await self._store.request_cancel(cancel.job_id, cancel.reason)
+                        self._on_cancel(cancel.job_id)
+                    else:
+                        log.error("work.unknown_verb", subject=msg.subject)
+                        await msg.term()
+                        continue
+                except ValueError:
+                    log.error("work.malformed", subject=msg.subject)
+                    await msg.term()
+                    continue
+                except Exception:
+                    log.exception("work.record_failed", subject=msg.subject)
+                    await msg.nak(delay=1)
+                    continue
+                await msg.ack()
+            if messages:
+                self._on_recorded()

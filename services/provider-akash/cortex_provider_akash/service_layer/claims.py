@@ -1,0 +1,81 @@
+"""Keep up to N deployments driven by this instance; take over abandoned ones."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from runtime.logging import get_logger
+
+from cortex_provider_akash.adapters.store import DeploymentStore
+from cortex_provider_akash.domain.model import Deployment
+from cortex_provider_akash.service_layer.driver import Driver
+
+log = get_logger(__name__)
+
+
+class ClaimLoop:
+    def __init__(
+        self,
+        store: DeploymentStore,
+        driver: Driver,
+        owner: str,
+        capacity: int,
+        ttl: float,
+        interval: float,
+    ) -> None:
+        self._store, self._driver, self._owner = store, driver, owner
+        self._capacity, self._ttl, self._interval = capacity, ttl, interval
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop driving; every step is persisted, so whoever claims next resumes it."""
+        if self._loop_task:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._claim()
+            except Exception:
+                log.exception("claims.failed")
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
+
+    async def _claim(self) -> None:
+        claimed = await self._store.claim(self._owner, self._ttl, self._capacity)
+        for deployment in claimed:
+            if deployment.job_id in self._tasks:
+                if deployment.cancel_requested:
+                    self._driver.cancel(deployment.job_id)
+                continue
+            task = asyncio.get_running_loop().create_task(
+                self._drive(deployment.job_id, deployment)
+            )
+            self._tasks[deployment.job_id] = task
+
+    async def _drive(self, job_id: str, deployment: Deployment) -> None:
+        try:
+            await self._driver.drive(deployment)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("akash.drive_failed", job_id=job_id)
+            await asyncio.sleep(1)  # the next claim round retries from the persisted step
+        finally:
+            self._tasks.pop(job_id, None)
+            self.wake()

@@ -1,0 +1,33 @@
+"""provider-akash settings (`CORTEX_*`). Pointing at the real Console is a settings change."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from runtime.settings import ServiceSettings
+
+
+class AkashSettings(ServiceSettings):
+    service_name: str = "provider-akash"
+    # Stable across restarts so a restarted instance resumes its own deployments at once;
+    # replicas of this service must each set a distinct CORTEX_INSTANCE_ID.
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-provider-akash")
+    akash_api_url: str = "https://console-api.akash.network"
+    akash_api_key: str = ""
+    # Highest bid accepted, in micro-denom per block (also written into the SDL as the ceiling).
+    akash_max_price: int = 10_000
+    akash_denom: str = "uact"
+    # USD per whole token of `akash_denom` (ACT is designed to track $1; AKT needs a real rate).
+    akash_usd_per_token: float = 1.0
+    akash_block_seconds: float = 6.174
+    akash_bid_window: float = 90.0
+    akash_poll_interval: float = 3.0
+    akash_status_interval: float = 5.0
+    akash_request_timeout: float = 30.0
+    akash_max_retries: int = 5
+    akash_price_refresh: float = 300.0
+    akash_jwt_ttl: int = 3600
+    max_active_deployments: int = 32
+    claim_ttl: float = 15.0
+    claim_interval: float = 2.0
