@@ -1,0 +1,126 @@
+"""A job's whole life on the emulated Akash network, through the HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.stack import JOBS, Stack, wait_until
+
+
+async def assert_nothing_open(stack: Stack) -> None:
+    """No deployment, lease or workload left on the network."""
+
+    async def released() -> bool:
+        state = await stack.devnet_state()
+        return not state["deployments"] and not state["leases"] and not state["workloads"]
+
+    try:
+        await wait_until(released, timeout=10)
+    except TimeoutError:
+        raise AssertionError(f"left open on the devnet: {await stack.devnet_state()}") from None
+
+
+async def test_job_completes_with_its_real_exit_code_events_and_cost(stack: Stack) -> None:
+    job = await stack.submit(command=["sh", "-c", "echo hello; sleep 0.3"])
+    assert job["status"] == "pending"
+    assert job["cost"]["projected"] > 0 and job["cost"]["current"] == 0
+    # Durably recorded before the answer: a GET right away finds it.
+    assert (await stack.job(job["id"]))["id"] == job["id"]
+
+    done = await stack.wait_for(job["id"], {"completed", "failed"})
+    assert done["status"] == "completed", done
+    assert done["results"] == {"exitCode": 0, "outputUrl": None}
+    assert [e["type"] for e in done["events"]] == ["created", "scheduled", "started", "completed"]
+    assert done["startedAt"] and done["endedAt"] and done["endedAt"].endswith("Z")
+    assert done["cost"]["final"] == done["cost"]["current"] > 0
+    await assert_nothing_open(stack)
+
+
+async def test_non_zero_exit_fails_with_the_exit_code(stack: Stack) -> None:
+    job = await stack.submit(command=["sh", "-c", "echo boom >&2; exit 3"])
+    done = await stack.wait_for(job["id"], {"completed", "failed"})
+    assert done["status"] == "failed"
+    assert done["results"]["exitCode"] == 3
+    assert "code 3" in done["reason"]
+    await assert_nothing_open(stack)
+
+
+async def test_unpullable_image_fails_with_the_pull_error(stack: Stack) -> None:
+    job = await stack.submit(image="registry.invalid/nothing:1", command=["true"])
+    done = await stack.wait_for(job["id"], {"completed", "failed"})
+    assert done["status"] == "failed"
+    assert "pull" in done["reason"].lower()
+    await assert_nothing_open(stack)
+
+
+async def test_unknown_image_without_command_fails_like_an_unpullable_image(stack: Stack) -> None:
+    job = await stack.submit(image="example.com/private/app:2")
+    done = await stack.wait_for(job["id"], {"completed", "failed"})
+    assert done["status"] == "failed" and "pull" in done["reason"].lower()
+
+
+async def test_cancel_a_running_job_releases_the_network(stack: Stack) -> None:
+    job = await stack.submit(command=["sleep", "30"])
+    await stack.wait_for(job["id"], {"running"})
+    status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/cancel")
+    assert status == 200
+    assert body == {"success": True, "data": {"id": job["id"], "status": "cancelling"}}
+    done = await stack.wait_for(job["id"], {"cancelled"})
+    assert [e["type"] for e in done["events"]][-2:] == ["cancel_requested", "cancelled"]
+    await assert_nothing_open(stack)
+
+    status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/cancel")
+    assert status == 409 and body["error"]["code"] == "JOB_ALREADY_ENDED"
+
+
+async def test_cancel_while_pending_closes_the_deployment(stack: Stack) -> None:
+    await stack.control("POST", "/control/faults", {"noBids": True})
+    job = await stack.submit(command=["sleep", "30"])
+
+    async def deployed() -> bool:
+        return bool((await stack.devnet_state())["deployments"])
+
+    await wait_until(deployed)
+    status, _, _ = await stack.call("POST", f"{JOBS}/{job['id']}/cancel")
+    assert status == 200
+    done = await stack.wait_for(job["id"], {"cancelled"})
+    assert done["startedAt"] is None
+    await assert_nothing_open(stack)
+
+
+async def test_no_bids_within_the_window_fails_with_a_reason(stack: Stack) -> None:
+    await stack.control("POST", "/control/faults", {"noBids": True})
+    job = await stack.submit(command=["true"])
+    done = await stack.wait_for(job["id"], {"failed"}, timeout=20)
+    assert "no bids" in done["reason"]
+    await assert_nothing_open(stack)
+
+
+async def test_job_past_its_duration_expires_and_is_stopped(stack: Stack) -> None:
+    job = await stack.submit(command=["sleep", "30"], duration=1)
+    done = await stack.wait_for(job["id"], {"expired", "completed", "failed"}, timeout=20)
+    assert done["status"] == "expired"
+    assert "duration" in done["reason"]
+    await assert_nothing_open(stack)
+
+
+async def test_lease_lost_mid_run_fails_the_job(stack: Stack) -> None:
+    job = await stack.submit(command=["sleep", "30"])
+    await stack.wait_for(job["id"], {"running"})
+    dseq = (await stack.devnet_state())["deployments"][0]["dseq"]
+    await stack.control(
+        "POST", f"/control/leases/{dseq}/close", {"reason": "lease_closed_unstable"}
+    )
+    done = await stack.wait_for(job["id"], {"failed"})
+    assert "lease_closed_unstable" in done["reason"]
+    await assert_nothing_open(stack)
+
+
+@pytest.mark.parametrize("image", ["nginx:alpine"])
+async def test_well_known_image_runs_until_cancelled(stack: Stack, image: str) -> None:
+    job = await stack.submit(image=image, ports=[{"port": 80, "expose": True}])
+    running = await stack.wait_for(job["id"], {"running", "failed"})
+    assert running["status"] == "running", running
+    await stack.call("POST", f"{JOBS}/{job['id']}/cancel")
+    await stack.wait_for(job["id"], {"cancelled"})
+    await assert_nothing_open(stack)
