@@ -1,0 +1,80 @@
+"""Builds and serves the devnet's aiohttp app (Console API, gateways, control) on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from devnets.akash import console_api, control_api, gateway_api
+from devnets.akash.console_api import NETWORK, RANDOM
+from devnets.akash.http import error_middleware
+from devnets.akash.network import AkashNetwork
+from devnets.akash.settings import AkashDevnetSettings
+
+
+def build_app(network: AkashNetwork, seed: int | None = None) -> web.Application:
+    """The aiohttp application serving every devnet route."""
+    app = web.Application(middlewares=[error_middleware, console_api.console_middleware])
+    app[NETWORK] = network
+    app[RANDOM] = random.Random(seed)
+    console_api.add_routes(app)
+    gateway_api.add_routes(app)
+    control_api.add_routes(app)
+    return app
+
+
+@dataclass
+class AkashDevnet:
+    """A running devnet; `stop()` stops every workload and the server."""
+
+    url: str
+    api_key: str
+    network: AkashNetwork
+    _runner: web.AppRunner
+    _temp_dir: Path | None = None
+    _stopped: bool = field(default=False)
+
+    async def stop(self) -> None:
+        """Stop all workloads, then the HTTP server; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.network.shutdown()
+        await self._runner.cleanup()
+        if self._temp_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self._temp_dir, True)
+
+
+async def start_akash_devnet(settings: AkashDevnetSettings | None = None) -> AkashDevnet:
+    """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
+    settings = settings or AkashDevnetSettings()
+    temp_dir = None if settings.work_dir else Path(tempfile.mkdtemp(prefix="akash-devnet-"))
+    work_dir = settings.work_dir or temp_dir
+    assert work_dir is not None
+    network = AkashNetwork(settings, work_dir)
+    app = build_app(network, settings.random_seed)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    url = f"http://{settings.host}:{_bound_port(site)}"
+    network.base_url = url
+    network.start()
+    return AkashDevnet(
+        url=url, api_key=settings.api_key, network=network, _runner=runner, _temp_dir=temp_dir
+    )
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp exposes the listening sockets only here
+    assert isinstance(server, asyncio.base_events.Server)
+    sock: socket.socket = server.sockets[0]
+    port: int = sock.getsockname()[1]
+    return port

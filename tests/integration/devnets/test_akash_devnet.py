@@ -1,0 +1,516 @@
+"""The Akash devnet over real HTTP: Console API, provider gateways, control endpoint, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import statistics
+import sys
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import psutil
+import pytest
+import pytest_asyncio
+import yaml
+from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
+from devnets.akash.settings import default_providers
+
+SMALL = {"cpu": 0.1, "memory": "64Mi", "storage": "128Mi"}
+SMALL_BYTES = (100, 64 * 2**20, 128 * 2**20)
+PROVIDERS = default_providers()
+PRICES = sorted(p.price_uact(*SMALL_BYTES) for p in PROVIDERS)
+
+
+class Client:
+    """Console + gateway calls as the Akash adapter makes them."""
+
+    def __init__(self, session: aiohttp.ClientSession, devnet: AkashDevnet) -> None:
+        self.session = session
+        self.url = devnet.url
+        self.headers = {"x-api-key": devnet.api_key}
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        async with self.session.request(
+            method, self.url + path, json=body, headers=self.headers
+        ) as response:
+            return response.status, await response.json()
+
+    async def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, payload = await self.call(method, path, body)
+        assert status in (200, 201), payload
+        return payload["data"]
+
+    async def deploy(self, ceiling: int = 1000, name: str | None = None, **service: Any) -> str:
+        body: dict[str, Any] = {"sdl": sdl(ceiling=ceiling, **service)}
+        if name is not None:
+            body["name"] = name
+        created = await self.ok("POST", "/v1/deployments", {"data": body})
+        assert created["signTx"]["code"] == 0
+        return str(created["dseq"])
+
+    async def bids(self, dseq: str) -> list[dict[str, Any]]:
+        return list(await self.ok("GET", f"/v1/bids?dseq={dseq}"))
+
+    async def lease(self, dseq: str, provider: str | None = None) -> dict[str, Any]:
+        bids = await self.bids(dseq)
+        assert bids, "no bids"
+        if provider is None:
+            cheapest = min(bids, key=lambda b: Decimal(b["bid"]["price"]["amount"]))
+            provider = cheapest["bid"]["id"]["provider"]
+        entry = {"dseq": dseq, "gseq": 1, "oseq": 1, "provider": provider}
+        return dict(await self.ok("POST", "/v1/leases", {"manifest": "[]", "leases": [entry]}))
+
+    async def gateway(self, dseq: str) -> tuple[str, dict[str, str]]:
+        deployment = await self.ok("GET", f"/v1/deployments/{dseq}")
+        provider = deployment["leases"][0]["id"]["provider"]
+        host_uri = (await self.ok("GET", f"/v1/providers/{provider}"))["hostUri"]
+        jwt = {"ttl": 600, "leases": {"access": "full"}}
+        token = (await self.ok("POST", "/v1/create-jwt-token", {"data": jwt}))["token"]
+        return f"{host_uri}/lease/{dseq}/1/1", {"Authorization": f"Bearer {token}"}
+
+    async def status(self, dseq: str) -> dict[str, Any]:
+        base, auth = await self.gateway(dseq)
+        async with self.session.get(base + "/status", headers=auth) as response:
+            assert response.status == 200
+            return dict(await response.json())
+
+    async def websocket(
+        self, dseq: str, kind: str, query: str, until: Callable[[list[Any]], bool] | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        base, auth = await self.gateway(dseq)
+        messages: list[dict[str, Any]] = []
+        async with (
+            self.session.ws_connect(f"{base}/{kind}?{query}", headers=auth) as ws,
+            asyncio.timeout(10),
+        ):
+            async for message in ws:
+                messages.append(json.loads(message.data))
+                if until is not None and until(messages):
+                    break
+        return messages, ws.close_code
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        async with self.session.request(method, self.url + path, json=body) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+
+def sdl(
+    ceiling: int = 1000,
+    image: str = "alpine:3.20",
+    command: list[str] | None = None,
+    expose: list[dict[str, Any]] | None = None,
+) -> str:
+    service: dict[str, Any] = {"image": image, "expose": expose or []}
+    if command is not None:
+        service["command"] = command
+    resources = {
+        "cpu": {"units": SMALL["cpu"]},
+        "memory": {"size": SMALL["memory"]},
+        "storage": [{"size": SMALL["storage"]}],
+    }
+    doc = {
+        "version": "2.0",
+        "services": {"app": service},
+        "profiles": {
+            "compute": {"app": {"resources": resources}},
+            "placement": {"dcloud": {"pricing": {"app": {"denom": "uact", "amount": ceiling}}}},
+        },
+        "deployment": {"app": {"dcloud": {"profile": "app", "count": 1}}},
+    }
+    return yaml.safe_dump(doc)
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll an async check until it returns something truthy."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(0.05)
+
+
+def reasons(events: list[dict[str, Any]]) -> list[str]:
+    return [event["reason"] for event in events]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def devnet() -> AsyncIterator[AkashDevnet]:
+    net = await start_akash_devnet(AkashDevnetSettings(zero_delay=True, stop_grace_seconds=1))
+    yield net
+    await net.stop()
+
+
+@pytest_asyncio.fixture
+async def client(devnet: AkashDevnet) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession() as session:
+        yield Client(session, devnet)
+        async with session.delete(devnet.url + "/control/faults"):
+            pass
+
+
+async def test_bids_only_at_or_below_the_ceiling(client: Client) -> None:
+    ceiling = PRICES[1]  # the two cheapest providers qualify, the third is too expensive
+    dseq = await client.deploy(ceiling=ceiling, name="job-bids")
+    bids = await client.bids(dseq)
+    assert sorted(Decimal(b["bid"]["price"]["amount"]) for b in bids) == PRICES[:2]
+    for bid in bids:
+        assert bid["bid"]["state"] == "open"
+        assert bid["bid"]["id"]["dseq"] == dseq
+        assert {"owner", "gseq", "oseq", "provider", "bseq"} <= set(bid["bid"]["id"])
+        assert bid["bid"]["price"]["denom"] == "uact"
+        assert bid["bid"]["resources_offer"][0]["resources"]["cpu"]["units"]["val"] == "100"
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_bids_arrive_later_with_a_bid_delay(client: Client) -> None:
+    await client.control("POST", "/control/faults", {"bidDelaySeconds": 0.3})
+    dseq = await client.deploy()
+    assert await client.bids(dseq) == []
+    bids = await eventually(lambda: client.bids(dseq))
+    assert bids[0]["bid"]["state"] == "open"
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_job_output_reaches_logs_and_exit_reaches_kubeevents(client: Client) -> None:
+    script = "echo hello; echo err >&2; exit 3"
+    dseq = await client.deploy(command=["sh", "-c", script])
+    bids = await client.bids(dseq)
+    cheapest = min(bids, key=lambda b: Decimal(b["bid"]["price"]["amount"]))["bid"]["id"]
+    leased = await client.lease(dseq)
+    lease = leased["leases"][0]
+    assert lease["id"]["provider"] == cheapest["provider"]
+    assert lease["state"] == "active"
+    states = {b["bid"]["id"]["provider"]: b["bid"]["state"] for b in await client.bids(dseq)}
+    assert states.pop(cheapest["provider"]) == "active"
+    assert set(states.values()) == {"lost"}
+
+    logs, code = await client.websocket(dseq, "logs", "follow=true&tail=-1")
+    assert code == 1000
+    assert sorted(m["message"] for m in logs) == ["err", "hello"]
+    assert all(m["name"].startswith("app-") for m in logs)
+
+    events, _ = await client.websocket(
+        dseq, "kubeevents", "follow=true", until=lambda ms: ms[-1]["reason"] == "Error"
+    )
+    assert reasons(events)[:3] == ["Scheduled", "Pulling", "Pulled"]
+    assert "Started" in reasons(events)
+    assert events[-1]["note"] == "container exited with code 3"
+    assert events[-1]["type"] == "Warning"
+    assert events[-1]["object"]["kind"] == "Pod"
+    assert (await client.status(dseq))["services"]["app"]["ready_replicas"] == 0
+
+    tail, _ = await client.websocket(dseq, "logs", "follow=false&tail=1")
+    assert len(tail) == 1
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+@pytest.mark.parametrize("published", [80, 8080])
+async def test_nginx_serves_http_on_its_uri_or_forwarded_port(
+    client: Client, published: int
+) -> None:
+    expose = [{"port": 80, "as": published, "proto": "tcp", "to": [{"global": True}]}]
+    dseq = await client.deploy(image="nginx:alpine", expose=expose)
+    await client.lease(dseq)
+
+    async def ready() -> dict[str, Any] | None:
+        status = await client.status(dseq)
+        return status if status["services"]["app"]["ready_replicas"] == 1 else None
+
+    status = await eventually(ready)
+    service = status["services"]["app"]
+    assert (service["total"], service["available"], status["ips"]) == (1, 1, None)
+    if published == 80:
+        assert status["forwarded_ports"] == {}
+        url = f"http://{service['uris'][0]}/"
+    else:
+        assert service["uris"] == []
+        port = status["forwarded_ports"]["app"][0]
+        assert (port["port"], port["host"], port["available"]) == (80, "127.0.0.1", 1)
+        url = f"http://{port['host']}:{port['externalPort']}/"
+
+    async def page() -> str | None:
+        try:
+            async with client.session.get(url) as response:
+                return await response.text()
+        except aiohttp.ClientConnectionError:
+            return None
+
+    assert "Welcome to nginx!" in await eventually(page)
+    deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+    assert deployment["leases"][0]["status"]["services"]["app"]["ready_replicas"] == 1
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+@pytest.mark.parametrize(
+    ("image", "command"),
+    [("example.org/team/unknown:1.0", None), ("registry.invalid/x:1", ["sh", "-c", "echo hi"])],
+)
+async def test_unpullable_image_reports_pull_failure(
+    client: Client, image: str, command: list[str] | None
+) -> None:
+    dseq = await client.deploy(image=image, command=command)
+    await client.lease(dseq)
+    events, _ = await client.websocket(
+        dseq, "kubeevents", "follow=true", until=lambda ms: ms[-1]["reason"] == "BackOff"
+    )
+    failed = [e for e in events if e["reason"] == "Failed"]
+    assert failed[0]["note"].startswith(f'Failed to pull image "{image}": ')
+    assert failed[0]["type"] == "Warning"
+    assert "Error: ErrImagePull" in [e["note"] for e in failed]
+    assert (await client.status(dseq))["services"]["app"]["ready_replicas"] == 0
+    deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+    assert deployment["leases"][0]["state"] == "active"
+    _, code = await client.websocket(dseq, "logs", "follow=true")
+    assert code == 4000
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_close_stops_the_process_and_leaves_nothing_open(client: Client) -> None:
+    dseq = await client.deploy(command=["sh", "-c", "echo up; sleep 60"], name="job-close")
+    await client.lease(dseq)
+
+    async def running() -> list[dict[str, Any]]:
+        state = await client.control("GET", "/control/state")
+        return [w for w in state["workloads"] if w["dseq"] == dseq and w["state"] == "running"]
+
+    pid = (await eventually(running))[0]["pid"]
+    assert psutil.pid_exists(pid)
+    base, auth = await client.gateway(dseq)
+
+    assert await client.ok("DELETE", f"/v1/deployments/{dseq}") == {"success": True}
+    assert not _alive(pid)
+    deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+    assert deployment["deployment"]["state"] == "closed"
+    lease = deployment["leases"][0]
+    assert (lease["state"], lease["reason"], lease["status"]) == (
+        "closed",
+        "lease_closed_owner",
+        None,
+    )
+    assert deployment["escrow_account"]["state"]["state"] == "closed"
+    status, error = await client.call("DELETE", f"/v1/deployments/{dseq}")
+    assert (status, error["error"]) == (409, "ConflictError")
+    async with client.session.get(base + "/status", headers=auth) as response:
+        assert response.status == 404
+    async with client.session.ws_connect(base + "/logs?follow=true", headers=auth) as ws:
+        await ws.receive()
+    assert ws.close_code == 4001
+
+    state = await client.control("GET", "/control/state")
+    assert not any(d["dseq"] == dseq for d in state["deployments"])
+    assert state["workloads"] == [] and state["leases"] == []
+    assert state["deployments"] == []  # every test so far closed what it opened
+
+
+async def test_no_bids_fault(client: Client) -> None:
+    await client.control("POST", "/control/faults", {"noBids": True})
+    dseq = await client.deploy()
+    assert await client.bids(dseq) == []
+    status, error = await client.call(
+        "POST",
+        "/v1/leases",
+        {"manifest": "[]", "leases": [{"dseq": dseq, "gseq": 1, "oseq": 1, "provider": "x"}]},
+    )
+    assert status == 404 and error["message"]
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_offline_error_rate_and_slow_faults(client: Client) -> None:
+    await client.control("POST", "/control/faults", {"offline": True})
+    status, error = await client.call("GET", "/v1/deployments")
+    assert status == 503 and set(error) == {"error", "message"}
+    await client.control("POST", "/control/faults", {"offline": False, "apiErrorRate": 1.0})
+    status, error = await client.call("GET", "/v1/deployments")
+    assert (status, error["error"]) == (500, "InternalServerError")
+    await client.control("POST", "/control/faults", {"apiErrorRate": 0, "slowMs": 300})
+    began = asyncio.get_running_loop().time()
+    status, _ = await client.call("GET", "/v1/deployments")
+    assert status == 200 and asyncio.get_running_loop().time() - began >= 0.3
+    faults = await client.control("DELETE", "/control/faults")
+    assert faults["apiErrorRate"] == 0
+    status, _ = await client.call("GET", "/v1/deployments")
+    assert status == 200
+
+
+async def test_provider_closes_the_lease_mid_run(client: Client) -> None:
+    dseq = await client.deploy(command=["sh", "-c", "sleep 60"])
+    await client.lease(dseq)
+    await eventually(
+        lambda: _ready(client, dseq),
+    )
+    closed = await client.control(
+        "POST", f"/control/leases/{dseq}/close", {"reason": "lease_closed_unstable"}
+    )
+    assert closed["closed"][0]["dseq"] == dseq
+    deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+    assert deployment["deployment"]["state"] == "active"
+    lease = deployment["leases"][0]
+    assert (lease["state"], lease["reason"]) == ("closed", "lease_closed_unstable")
+    state = await client.control("GET", "/control/state")
+    assert not any(w["dseq"] == dseq for w in state["workloads"])
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_auth_errors(client: Client, devnet: AkashDevnet) -> None:
+    async with client.session.get(
+        devnet.url + "/v1/deployments", headers={"x-api-key": "wrong"}
+    ) as response:
+        assert response.status == 401
+        body = await response.json()
+        assert body["error"] == "UnauthorizedError" and body["message"]
+    dseq = await client.deploy(command=["sh", "-c", "sleep 60"])
+    await client.lease(dseq)
+    base, _ = await client.gateway(dseq)
+    for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
+        async with client.session.get(base + "/status", headers=headers) as response:
+            assert response.status == 401
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_console_rejects_bad_requests(client: Client) -> None:
+    status, error = await client.call("POST", "/v1/deployments", {"data": {"sdl": "version: 2.0"}})
+    assert status == 400 and "SDL" in error["message"]
+    status, error = await client.call("GET", "/v1/deployments/999")
+    assert (status, error["error"]) == (404, "NotFoundError")
+    dseq = await client.deploy(command=["sh", "-c", "sleep 60"])
+    leased = await client.lease(dseq)
+    provider = leased["leases"][0]["id"]["provider"]
+    entry = {"dseq": dseq, "gseq": 1, "oseq": 1, "provider": provider}
+    status, error = await client.call("POST", "/v1/leases", {"manifest": "[]", "leases": [entry]})
+    assert (status, error["error"]) == (409, "ConflictError")
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_listing_pricing_and_providers(client: Client) -> None:
+    dseq = await client.deploy(name="job-list")
+    listing = await client.ok("GET", "/v1/deployments?skip=0&limit=100")
+    mine = [d for d in listing["deployments"] if d["deployment"]["id"]["dseq"] == dseq]
+    assert mine[0]["deployment"]["name"] == "job-list"
+    assert listing["pagination"]["total"] == len(listing["deployments"])
+    assert listing["pagination"]["hasMore"] is False
+    page = await client.ok("GET", "/v1/deployments?skip=0&limit=1")
+    assert len(page["deployments"]) == 1 and page["pagination"]["hasMore"] is True
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+    estimate = await client.ok(
+        "POST", "/v1/pricing", {"cpu": 100, "memory": 64 * 2**20, "storage": 128 * 2**20}
+    )
+    expected = statistics.median(PRICES) * (730.5 * 3600 / 6.174) / 1e6
+    assert estimate["akash"] == pytest.approx(expected, rel=1e-3)
+
+    provider = await client.ok("GET", f"/v1/providers/{PROVIDERS[0].address}")
+    assert provider["hostUri"].startswith(client.url + "/gateway/")
+    assert provider["isOnline"] is True
+    status, _ = await client.call("GET", "/v1/providers/akash1nobody")
+    assert status == 404
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fast_devnet() -> AsyncIterator[AkashDevnet]:
+    """Blocks every ~0.6 ms (10,000x), funds that can run out."""
+    settings = AkashDevnetSettings(
+        zero_delay=True, acceleration=10_000, finite_funds=True, stop_grace_seconds=1
+    )
+    net = await start_akash_devnet(settings)
+    yield net
+    await net.stop()
+
+
+async def test_costs_accrue_until_funds_run_out(fast_devnet: AkashDevnet) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = Client(session, fast_devnet)
+        created = await client.ok(
+            "POST",
+            "/v1/deployments",
+            {"data": {"sdl": sdl(command=["sleep", "60"]), "deposit": 0.02}},
+        )
+        dseq = created["dseq"]
+        await client.lease(dseq)
+
+        async def dry() -> dict[str, Any] | None:
+            deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+            return deployment if deployment["leases"][0]["state"] != "active" else None
+
+        deployment = await eventually(dry)
+        lease = deployment["leases"][0]
+        assert (lease["state"], lease["reason"]) == (
+            "insufficient_funds",
+            "lease_closed_insufficient_funds",
+        )
+        escrow = deployment["escrow_account"]["state"]
+        assert Decimal(escrow["transferred"][0]["amount"]) == Decimal(20_000)
+        assert escrow["state"] == "overdrawn"
+        state = await client.control("GET", "/control/state")
+        assert not any(w["dseq"] == dseq for w in state["workloads"])
+        await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_runtime_limit_closes_the_deployment(fast_devnet: AkashDevnet) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = Client(session, fast_devnet)
+        body = {"sdl": sdl(command=["sleep", "60"]), "runtimeLimitHours": 1, "deposit": 1000}
+        dseq = (await client.ok("POST", "/v1/deployments", {"data": body}))["dseq"]
+        await client.lease(dseq)
+
+        async def closed() -> bool:
+            deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+            return bool(deployment["deployment"]["state"] == "closed")
+
+        await eventually(closed)
+        deployment = await client.ok("GET", f"/v1/deployments/{dseq}")
+        lease = deployment["leases"][0]
+        price = Decimal(lease["price"]["amount"])
+        hours_in_blocks = int(lease["closed_on"]) - int(lease["created_at"])
+        assert hours_in_blocks * 6.174 >= 3600
+        transferred = Decimal(deployment["escrow_account"]["state"]["transferred"][0]["amount"])
+        assert transferred >= price * 583
+
+
+async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "devnets.akash",
+        "--port",
+        "0",
+        "--api-key",
+        "k1",
+        "--work-dir",
+        str(tmp_path),
+        "--zero-delay",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line.startswith("akash devnet listening on http://127.0.0.1:")
+        url = line.rsplit(" ", 1)[1].strip()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url + "/v1/deployments", headers={"x-api-key": "k1"}) as response,
+        ):
+            assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _ready(client: Client, dseq: str) -> bool:
+    status = await client.status(dseq)
+    return bool(status["services"]["app"]["ready_replicas"] == 1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
