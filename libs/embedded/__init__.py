@@ -1,0 +1,1 @@
+"""Real NATS and PostgreSQL servers from wheels, as child processes."""

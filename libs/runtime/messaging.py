@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+import nats.errors
 from contracts import subjects
 from contracts.errors import ApiError, ErrorCode
 from nats.aio.client import Client as NATS
@@ -62,18 +63,25 @@ async def connect(url: str, name: str) -> NATS:
     async def _reconnected() -> None:
         log.info("nats.reconnected")
 
-    return await nats.connect(
-        url,
-        name=name,
-        connect_timeout=2,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        allow_reconnect=True,
-        disconnected_cb=_disconnected,
-        reconnected_cb=_reconnected,
-        retry_on_failed_connect=True,
-        pending_size=64 * 1024 * 1024,
-    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
+                pending_size=64 * 1024 * 1024,
+            )
+        except (OSError, nats.errors.NoServersError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.info("nats.waiting", error=str(exc))
+            await asyncio.sleep(0.5)
 
 
 async def ensure_streams(js: JetStreamContext) -> None:
