@@ -36,3 +36,12 @@ async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10, wait: flo
                 raise
             log.info("database.waiting", error=str(exc))
             await asyncio.sleep(0.5)
+
+
+async def close_pool(pool: Any, timeout: float = 5.0) -> None:
+    """Close gracefully; a connection still busy after `timeout` is cut off."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout=timeout)
+    except TimeoutError:
+        log.warning("database.close_timeout")
+        pool.terminate()

@@ -76,6 +76,7 @@ async def connect(url: str, name: str) -> NATS:
                 disconnected_cb=_disconnected,
                 reconnected_cb=_reconnected,
                 pending_size=64 * 1024 * 1024,
+                drain_timeout=5,
             )
         except (OSError, nats.errors.NoServersError) as exc:
             if asyncio.get_running_loop().time() > deadline:

@@ -140,16 +140,20 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
     http = aiohttp.ClientSession()
     stack = Stack(f"http://127.0.0.1:{gateway.port}", devnet, scheduler, gateway, akash, http)
 
-    async def priced() -> bool:
-        return scheduler.prices.get("akash") is not None
+    async def ready() -> bool:
+        async with http.get(stack.base_url + "/healthz") as r:
+            return r.status == 200 and scheduler.prices.get("akash") is not None
 
-    await wait_until(priced)
+    await wait_until(ready)
     return stack
 
 
 async def stop_stack(stack: Stack) -> None:
     await stack.http.close()
-    await stack.gateway.stop()
-    await stack.akash.stop()
-    await stack.scheduler.stop()
-    await stack.devnet.stop()
+    for name in ("gateway", "akash", "scheduler", "devnet"):
+        try:
+            await asyncio.wait_for(getattr(stack, name).stop(), 15)
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(limit=4)
+            raise AssertionError(f"{name} did not stop within 15 s") from None

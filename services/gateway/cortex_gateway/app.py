@@ -7,7 +7,6 @@ from runtime.metrics import metrics_handler
 
 from cortex_gateway.context import CONTEXT, GatewayContext
 from cortex_gateway.middleware import authenticate, error_envelope, request_context
-from cortex_gateway.responses import ok
 from cortex_gateway.routes import jobs, keys
 
 JOBS = "/api/plugin-core/jobs"
@@ -15,9 +14,11 @@ JOBS = "/api/plugin-core/jobs"
 
 async def healthz(request: web.Request) -> web.Response:
     healthy, checks = await GatewayContext.of(request).health.check()
-    response = ok({"status": "ok" if healthy else "unavailable", "checks": checks})
-    response.set_status(200 if healthy else 503)
-    return response
+    body = {
+        "success": healthy,
+        "data": {"status": "ok" if healthy else "unavailable", "checks": checks},
+    }
+    return web.json_response(body, status=200 if healthy else 503)
 
 
 def create_app(context: GatewayContext) -> web.Application:

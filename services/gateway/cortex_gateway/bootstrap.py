@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 from contracts.job import SpecLimits
-from runtime.database import create_pool
+from runtime.database import close_pool, create_pool
 from runtime.logging import get_logger
 from runtime.messaging import connect
 from runtime.migrations import apply_migrations
@@ -62,7 +62,7 @@ class GatewayService:
         await self.heartbeat.stop()
         await self.runner.cleanup()
         await self.nc.drain()
-        await self.pool.close()
+        await close_pool(self.pool)
 
 
 def build(settings: ServiceSettings) -> GatewayService:

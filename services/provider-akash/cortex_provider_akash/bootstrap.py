@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from runtime.database import create_pool
+from runtime.database import close_pool, create_pool
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
 from runtime.service import Heartbeat
@@ -66,7 +66,7 @@ class AkashService:
         await self.console.close()
         await self.session.close()
         await self.nc.drain()
-        await self.pool.close()
+        await close_pool(self.pool)
 
 
 def build(settings: ServiceSettings) -> AkashService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.job import SpecLimits
-from runtime.database import create_pool
+from runtime.database import close_pool, create_pool
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
 from runtime.service import Heartbeat
@@ -60,7 +60,7 @@ class SchedulerService:
         await self.prices.stop()
         await self.relay.stop()
         await self.nc.drain()
-        await self.pool.close()
+        await close_pool(self.pool)
 
 
 def build(settings: ServiceSettings) -> SchedulerService:

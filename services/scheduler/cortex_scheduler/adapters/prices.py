@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from contracts import subjects
 from contracts.reports import NetworkPrice
@@ -18,6 +19,7 @@ class PriceBook:
     def __init__(self) -> None:
         self._prices: dict[str, NetworkPrice] = {}
         self._task: asyncio.Task[None] | None = None
+        self._watcher: Any = None
 
     def get(self, network: str) -> NetworkPrice | None:
         return self._prices.get(network)
@@ -30,13 +32,15 @@ class PriceBook:
         self._task = asyncio.get_running_loop().create_task(self._watch(kv))
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            await self._watcher.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _watch(self, kv: KeyValue) -> None:
-        watcher = await kv.watchall()
+        self._watcher = watcher = await kv.watchall()
         async for entry in watcher:
             if entry is None or entry.value is None:
                 continue

@@ -40,6 +40,8 @@ class ReportConsumer:
         if self._task:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        with contextlib.suppress(Exception):
+            await self._sub.unsubscribe()
 
     async def _run(self) -> None:
         while not self._stopping:
