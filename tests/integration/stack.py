@@ -118,6 +118,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_api_key=devnet.api_key,
             akash_bid_window=overrides.get("bid_window", 3.0),
             akash_poll_interval=0.05,
+            akash_bid_collect=0.0,
             akash_status_interval=0.2,
             akash_price_refresh=60,
             claim_interval=0.2,

@@ -22,6 +22,8 @@ class AkashSettings(ServiceSettings):
     akash_usd_per_token: float = 1.0
     akash_block_seconds: float = 6.174
     akash_bid_window: float = 90.0
+    # After the first acceptable bid, wait this long for cheaper ones before leasing.
+    akash_bid_collect: float = 10.0
     akash_poll_interval: float = 3.0
     akash_status_interval: float = 5.0
     akash_request_timeout: float = 30.0

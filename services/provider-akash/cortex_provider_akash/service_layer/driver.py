@@ -118,10 +118,17 @@ class Driver:
     async def _lease(self, d: Deployment, flag: asyncio.Event) -> None:
         assert d.dseq is not None
         deadline = time.monotonic() + self.s.akash_bid_window
+        first_bid_at: float | None = None
         while True:
             self._check(flag)
             candidates = self._acceptable(await self.console.bids(d.dseq))
-            for bid in candidates:
+            if candidates and first_bid_at is None:
+                first_bid_at = time.monotonic()
+            collecting = first_bid_at is not None and (
+                time.monotonic() - first_bid_at < self.s.akash_bid_collect
+                and time.monotonic() < deadline
+            )
+            for bid in [] if collecting else candidates:
                 try:
                     await self.console.create_lease(bid)
                 except ConsoleError as exc:
@@ -137,6 +144,8 @@ class Driver:
                     f"no bids at max price {self.s.akash_max_price} {self.s.akash_denom}/block "
                     f"within {self.s.akash_bid_window:g} s"
                 )
+                if candidates:
+                    reason = f"none of the {len(candidates)} acceptable bids could be leased"
                 await self._decide(d, Outcome("failed", reason))
                 return
             await self._pause(flag, self.s.akash_poll_interval)
@@ -179,25 +188,39 @@ class Driver:
         assert d.dseq is not None and d.provider is not None
         host = await self.console.provider_host(d.provider)
         token = await self.console.jwt(self.s.akash_jwt_ttl)
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         follower = asyncio.get_running_loop().create_task(self._follow(host, token, d, queue))
         try:
             while d.state in (S.LEASED, S.RUNNING):
-                self._check(flag)
-                try:
-                    event = await asyncio.wait_for(
-                        queue.get(), timeout=self.s.akash_status_interval
-                    )
-                except TimeoutError:
+                event = await self._next_event(queue, flag)
+                if event is None:
                     await self._check_lease(d)
-                    continue
-                if event is not None:
+                else:
                     await self._on_kube_event(d, event)
         finally:
             follower.cancel()
 
+    async def _next_event(
+        self, queue: asyncio.Queue[dict[str, Any]], flag: asyncio.Event
+    ) -> dict[str, Any] | None:
+        """The next kubeevent, or None after a quiet status interval; raises on cancel."""
+        self._check(flag)
+        getter = asyncio.ensure_future(queue.get())
+        cancelled = asyncio.ensure_future(flag.wait())
+        done, _ = await asyncio.wait(
+            {getter, cancelled},
+            timeout=self.s.akash_status_interval,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        cancelled.cancel()
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        self._check(flag)
+        return None
+
     async def _follow(
-        self, host: str, token: str, d: Deployment, queue: asyncio.Queue[dict[str, Any] | None]
+        self, host: str, token: str, d: Deployment, queue: asyncio.Queue[dict[str, Any]]
     ) -> None:
         """Feed kubeevents into `queue`, reconnecting; replays are harmless (reports dedupe)."""
         assert d.dseq is not None and d.gseq is not None and d.oseq is not None

@@ -1,0 +1,3 @@
+from cortex_cli.main import main
+
+main()
