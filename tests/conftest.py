@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from embedded.nats import NatsServer
 from embedded.postgres import PostgresServer
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-from embedded.nats import NatsServer
-from embedded.ports import free_port
-from embedded.postgres import PostgresServer
 
 from cortex_cli.services import DEVNETS, enabled_devnets, enabled_services
 from cortex_cli.supervisor import Supervised
+from embedded.nats import NatsServer
+from embedded.ports import free_port
+from embedded.postgres import PostgresServer
 
 READY_TIMEOUT = 90.0
 DEVNET_TIMEOUT = 30.0

@@ -8,8 +8,6 @@ from typing import Any
 
 import nats
 import nats.errors
-from contracts import subjects
-from contracts.errors import ApiError, ErrorCode
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -19,6 +17,8 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
+from contracts import subjects
+from contracts.errors import ApiError, ErrorCode
 from runtime import codec
 from runtime.logging import get_logger
 from runtime.tracing import bind_from_headers, headers_for

@@ -8,9 +8,9 @@ import signal
 from collections.abc import Callable
 from typing import Protocol
 
-from contracts import subjects
 from nats.aio.client import Client as NATS
 
+from contracts import subjects
 from runtime import codec
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import start_metrics_server

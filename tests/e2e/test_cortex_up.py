@@ -15,9 +15,9 @@ import aiohttp
 import nats
 import psutil
 import pytest
-from embedded.ports import free_port
 
-from tests.e2e.cortex_process import CortexProcess, start_cortex
+from cortex_cli.process import CortexProcess, start_cortex
+from embedded.ports import free_port
 
 JOBS = "/api/plugin-core/jobs"
 TERMINAL = {"completed", "failed", "cancelled", "expired"}

@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from embedded.nats import NatsServer
 
+from embedded.nats import NatsServer
 from tests.integration.stack import Stack, start_stack, stop_stack
 
 

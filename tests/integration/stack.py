@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
 from cortex_gateway.bootstrap import GatewayService
 from cortex_gateway.settings import GatewaySettings, RateLimit
 from cortex_provider_akash.bootstrap import AkashService

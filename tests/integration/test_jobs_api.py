@@ -191,7 +191,6 @@ async def test_rate_limit_answers_429_with_retry_after(
     nats_server: Any, database_url: str, tmp_path: Any
 ) -> None:
     from cortex_gateway.settings import RateLimit
-
     from tests.integration.stack import start_stack, stop_stack
 
     stack = await start_stack(

@@ -1,4 +1,5 @@
 import yaml
+
 from contracts.job import JobSpec
 from cortex_provider_akash.adapters.console import Bid
 from cortex_provider_akash.adapters.sdl import build_sdl

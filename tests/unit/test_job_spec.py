@@ -1,11 +1,12 @@
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from contracts.errors import ApiError, ErrorCode
 from contracts.job import JobSpec, SpecLimits
 from contracts.validation import parse_model
-from hypothesis import given
-from hypothesis import strategies as st
 
 VALID: dict[str, Any] = {
     "provider": "akash",

@@ -1,6 +1,9 @@
 import contextlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from contracts.quantities import (
     BINARY_SUFFIXES,
     DECIMAL_SUFFIXES,
@@ -8,8 +11,6 @@ from contracts.quantities import (
     format_bytes,
     parse_quantity,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(

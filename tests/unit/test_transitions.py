@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from contracts.status import (
     TERMINAL_STATUSES,
     TRANSITIONS,
@@ -8,8 +11,6 @@ from contracts.status import (
     can_transition,
     transition,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def test_happy_path_of_the_design() -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.service import run_service
-
 from cortex_gateway.bootstrap import build
 from cortex_gateway.settings import GatewaySettings
+from runtime.service import run_service
 
 
 def main() -> None:

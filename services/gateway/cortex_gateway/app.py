@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-from runtime.metrics import metrics_handler
 
 from cortex_gateway.context import CONTEXT, GatewayContext
 from cortex_gateway.middleware import authenticate, error_envelope, request_context
 from cortex_gateway.routes import jobs, keys
+from runtime.metrics import metrics_handler
 
 JOBS = "/api/plugin-core/jobs"
 

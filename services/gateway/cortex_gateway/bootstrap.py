@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from contracts.job import SpecLimits
-from runtime.database import close_pool, create_pool
-from runtime.logging import get_logger
-from runtime.messaging import connect
-from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
-from runtime.settings import ServiceSettings
 
+from contracts.job import SpecLimits
 from cortex_gateway.app import create_app
 from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.context import GatewayContext
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.settings import GatewaySettings
+from runtime.database import close_pool, create_pool
+from runtime.logging import get_logger
+from runtime.messaging import connect
+from runtime.migrations import apply_migrations
+from runtime.service import Heartbeat
+from runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
 

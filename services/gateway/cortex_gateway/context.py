@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
-from contracts.errors import ApiError, ErrorCode
-from contracts.job import SpecLimits
 from nats.aio.client import Client as NATS
 
+from contracts.errors import ApiError, ErrorCode
+from contracts.job import SpecLimits
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.health import HealthMonitor
@@ -30,11 +30,14 @@ class GatewayContext:
 
 
 CONTEXT = web.AppKey("context", GatewayContext)
+API_KEY = web.RequestKey("api_key", ApiKey)
+REQUEST_ID = web.RequestKey("request_id", str)
+RATE_HEADERS = web.RequestKey("rate_headers", dict)
 
 
 def require(request: web.Request, scope: str) -> ApiKey:
     """The caller's key, if it holds `scope`; else 403 FORBIDDEN."""
-    key: ApiKey = request["api_key"]
+    key = request[API_KEY]
     if not key.allows(scope):
         raise ApiError(
             ErrorCode.FORBIDDEN,

@@ -6,9 +6,10 @@ import time
 from typing import Any
 
 import asyncpg
-from contracts import subjects
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+
+from contracts import subjects
 from runtime import codec
 
 

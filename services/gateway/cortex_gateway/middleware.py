@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
-from contracts.errors import ApiError, ErrorCode
 from prometheus_client import Counter, Histogram
+
+from contracts.errors import ApiError, ErrorCode
+from cortex_gateway.context import API_KEY, RATE_HEADERS, REQUEST_ID, GatewayContext
+from cortex_gateway.responses import error
 from runtime.logging import get_logger
 from runtime.tracing import REQUEST_ID_HEADER, new_request_id
-
-from cortex_gateway.context import GatewayContext
-from cortex_gateway.responses import error
 
 log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,7 +31,7 @@ LATENCY = Histogram(
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-Id") or new_request_id()
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service="gateway", request_id=request_id)
     started = time.perf_counter()
@@ -84,17 +84,17 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     key = await ctx.keys.authenticate(token.strip())
     if key is None:
         raise ApiError(ErrorCode.UNAUTHORIZED, "Invalid or revoked API key")
-    request["api_key"] = key
+    request[API_KEY] = key
     structlog.contextvars.bind_contextvars(tenant=key.tenant, key_id=key.id)
     limit = ctx.settings.rate_limit_for(key.tenant)
     decision = ctx.limiter.check(key.id, limit.rate, limit.burst)
-    request["rate_headers"] = {
+    request[RATE_HEADERS] = {
         "X-RateLimit-Limit": str(decision.limit),
         "X-RateLimit-Remaining": str(decision.remaining),
         "X-RateLimit-Reset": str(decision.reset_seconds),
     }
     if not decision.allowed:
-        request["rate_headers"]["Retry-After"] = str(decision.retry_after)
+        request[RATE_HEADERS]["Retry-After"] = str(decision.retry_after)
         raise ApiError(
             ErrorCode.RATE_LIMIT_EXCEEDED,
             f"Rate limit of {limit.rate:g} requests/s (burst {limit.burst}) exceeded; "
@@ -107,7 +107,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
 def _with_headers(response: web.StreamResponse, request: web.Request) -> web.StreamResponse:
     if not response.prepared:
-        response.headers.update(request.get("rate_headers", {}))
+        response.headers.update(request.get(RATE_HEADERS, {}))
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+
 from contracts.errors import ApiError, ErrorCode
 from runtime import codec
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.service import run_service
-
 from cortex_provider_akash.bootstrap import build
 from cortex_provider_akash.settings import AkashSettings
+from runtime.service import run_service
 
 
 def main() -> None:

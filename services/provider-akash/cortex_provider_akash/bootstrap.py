@@ -5,11 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from runtime.database import close_pool, create_pool
-from runtime.messaging import connect, ensure_streams
-from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
-from runtime.settings import ServiceSettings
 
 from cortex_provider_akash.adapters.console import ConsoleClient
 from cortex_provider_akash.adapters.provider_gateway import LeaseGateway
@@ -20,6 +15,11 @@ from cortex_provider_akash.service_layer.claims import ClaimLoop
 from cortex_provider_akash.service_layer.driver import Driver
 from cortex_provider_akash.service_layer.pricing import PricePublisher
 from cortex_provider_akash.settings import AkashSettings
+from runtime.database import close_pool, create_pool
+from runtime.messaging import connect, ensure_streams
+from runtime.migrations import apply_migrations
+from runtime.service import Heartbeat
+from runtime.settings import ServiceSettings
 
 
 class AkashService:

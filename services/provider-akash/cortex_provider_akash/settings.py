@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from pydantic import Field
+
 from runtime.settings import ServiceSettings
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.service import run_service
-
 from cortex_scheduler.bootstrap import build
 from cortex_scheduler.settings import SchedulerSettings
+from runtime.service import run_service
 
 
 def main() -> None:

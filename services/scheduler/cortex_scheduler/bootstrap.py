@@ -5,12 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.job import SpecLimits
-from runtime.database import close_pool, create_pool
-from runtime.messaging import connect, ensure_streams
-from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
-from runtime.settings import ServiceSettings
-
 from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.entrypoints import rpc
@@ -18,6 +12,11 @@ from cortex_scheduler.entrypoints.reports import ReportConsumer
 from cortex_scheduler.entrypoints.timers import Timers
 from cortex_scheduler.service_layer.handlers import Scheduler
 from cortex_scheduler.settings import SchedulerSettings
+from runtime.database import close_pool, create_pool
+from runtime.messaging import connect, ensure_streams
+from runtime.migrations import apply_migrations
+from runtime.service import Heartbeat
+from runtime.settings import ServiceSettings
 
 
 class SchedulerService:

@@ -16,6 +16,7 @@ import psutil
 import pytest
 import pytest_asyncio
 import yaml
+
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
 from devnets.akash.settings import default_providers
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
+
 from devnets.feed import Feed
 from devnets.runner import ImagePullError, LogLine, PortSpec, Workload, WorkloadSpec
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from contracts.timefmt import format_time
 
 SCOPES = frozenset({"jobs:read", "jobs:write", "admin"})

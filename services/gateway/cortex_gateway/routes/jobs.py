@@ -6,15 +6,15 @@ import math
 from typing import Any
 
 from aiohttp import web
+
 from contracts import subjects
 from contracts.job import JobSpec, new_job_id
 from contracts.status import JobStatus
 from contracts.timefmt import format_time, parse_time
 from contracts.validation import parse_model
-from runtime.messaging import call_rpc
-
-from cortex_gateway.context import GatewayContext, require
+from cortex_gateway.context import REQUEST_ID, GatewayContext, require
 from cortex_gateway.responses import json_body, object_body, ok, validation
+from runtime.messaging import call_rpc
 
 SORT_FIELDS = ("createdAt", "startedAt", "endedAt", "status", "provider")
 LIST_PARAMS = frozenset({"status", "provider", "from", "to", "page", "limit", "sort"})
@@ -30,7 +30,7 @@ async def create_job(request: web.Request) -> web.Response:
         "jobId": new_job_id(),
         "tenant": key.tenant,
         "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-        "requestId": request.get("request_id"),
+        "requestId": request.get(REQUEST_ID),
     }
     job = await call_rpc(ctx.nc, subjects.RPC_JOB_CREATE, payload, ctx.settings.rpc_timeout)
     return ok(job, status=201)

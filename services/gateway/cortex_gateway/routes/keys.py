@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from contracts.errors import ApiError, ErrorCode
-from contracts.validation import parse_model
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from contracts.errors import ApiError, ErrorCode
+from contracts.validation import parse_model
 from cortex_gateway.auth.keys import SCOPES
 from cortex_gateway.context import GatewayContext, require
 from cortex_gateway.responses import json_body, object_body, ok

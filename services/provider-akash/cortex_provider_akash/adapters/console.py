@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
 from runtime.logging import get_logger
 
 log = get_logger(__name__)

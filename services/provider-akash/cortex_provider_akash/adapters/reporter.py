@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from nats.js import JetStreamContext
+
 from contracts import subjects
 from contracts.reports import JobReport, ReportKind
 from contracts.timefmt import format_time, utcnow
-from nats.js import JetStreamContext
 from runtime.logging import get_logger
 from runtime.tracing import headers_for
 

@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from contracts import subjects
-from contracts.reports import CancelWork, DeployWork
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
+
+from contracts import subjects
+from contracts.reports import CancelWork, DeployWork
+from cortex_provider_akash.adapters.store import DeploymentStore
 from runtime import codec
 from runtime.logging import get_logger
 from runtime.tracing import bind_from_headers
-
-from cortex_provider_akash.adapters.store import DeploymentStore
 
 log = get_logger(__name__)
 NETWORK = "akash"

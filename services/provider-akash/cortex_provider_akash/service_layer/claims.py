@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from runtime.logging import get_logger
-
 from cortex_provider_akash.adapters.store import DeploymentStore
 from cortex_provider_akash.domain.model import Deployment
 from cortex_provider_akash.service_layer.driver import Driver
+from runtime.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -9,8 +9,6 @@ from typing import Any
 
 from contracts.job import JobSpec
 from contracts.reports import ReportKind
-from runtime.logging import get_logger
-
 from cortex_provider_akash.adapters import sdl
 from cortex_provider_akash.adapters.console import Bid, ConsoleClient, ConsoleError, backoff
 from cortex_provider_akash.adapters.provider_gateway import LeaseGateway
@@ -18,6 +16,7 @@ from cortex_provider_akash.adapters.reporter import Reporter
 from cortex_provider_akash.adapters.store import DeploymentStore
 from cortex_provider_akash.domain.model import Deployment, DeploymentState, Outcome, hourly_usd
 from cortex_provider_akash.settings import AkashSettings
+from runtime.logging import get_logger
 
 log = get_logger(__name__)
 S = DeploymentState

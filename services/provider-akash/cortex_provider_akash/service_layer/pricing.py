@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from nats.js import JetStreamContext
+
 from contracts import subjects
 from contracts.reports import NetworkPrice
 from contracts.timefmt import format_time, utcnow
-from nats.js import JetStreamContext
-from runtime.logging import get_logger
-
 from cortex_provider_akash.adapters.console import ConsoleClient
+from runtime.logging import get_logger
 
 log = get_logger(__name__)
 HOURS_PER_MONTH = 730.5  # Console's month

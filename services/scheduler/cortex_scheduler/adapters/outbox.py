@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from nats.js import JetStreamContext
+
 from runtime.logging import get_logger
 
 log = get_logger(__name__)

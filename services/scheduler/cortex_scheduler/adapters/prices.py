@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 from typing import Any
 
-from contracts import subjects
-from contracts.reports import NetworkPrice
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
+
+from contracts import subjects
+from contracts.reports import NetworkPrice
 from runtime.logging import get_logger
 
 log = get_logger(__name__)

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from contracts.status import JobEventType
 
+from contracts.status import JobEventType
 from cortex_scheduler.domain.model import MUTABLE_COLUMNS, Job, JobEvent
 
 SORT_COLUMNS = {

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from contracts.timefmt import format_time
-
 from cortex_scheduler.domain.model import Job, JobEvent
 
 _CONFIG_KEYS = ("env", "ports", "volumes", "command", "args", "gpu")

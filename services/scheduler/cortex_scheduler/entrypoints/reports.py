@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from contracts import subjects
-from contracts.reports import JobReport
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
+
+from contracts import subjects
+from contracts.reports import JobReport
+from cortex_scheduler.service_layer.handlers import Scheduler
 from runtime.logging import get_logger
 from runtime.tracing import bind_from_headers
-
-from cortex_scheduler.service_layer.handlers import Scheduler
 
 log = get_logger(__name__)
 DURABLE = "scheduler-reports"

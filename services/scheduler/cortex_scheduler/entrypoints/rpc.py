@@ -6,17 +6,17 @@ import asyncio
 import contextlib
 from typing import Any
 
+from nats.aio.client import Client as NATS
+from nats.aio.subscription import Subscription
+
 from contracts import subjects
 from contracts.job import JobSpec
 from contracts.timefmt import parse_time
 from contracts.validation import parse_model
-from nats.aio.client import Client as NATS
-from nats.aio.subscription import Subscription
-from runtime.logging import get_logger
-from runtime.messaging import serve_rpc
-
 from cortex_scheduler.adapters.repository import JobQuery
 from cortex_scheduler.service_layer.handlers import CreateRequest, Scheduler
+from runtime.logging import get_logger
+from runtime.messaging import serve_rpc
 
 log = get_logger(__name__)
 QUEUE = "scheduler"

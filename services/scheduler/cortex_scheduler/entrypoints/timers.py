@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from runtime.logging import get_logger
-
 from cortex_scheduler.service_layer.handlers import Scheduler
+from runtime.logging import get_logger
 
 log = get_logger(__name__)
 

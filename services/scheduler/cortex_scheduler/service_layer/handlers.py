@@ -8,18 +8,18 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+
 from contracts.errors import ApiError, ErrorCode
 from contracts.job import JobSpec, SpecLimits
 from contracts.reports import CancelWork, DeployWork, JobReport, ReportKind
 from contracts.status import JobEventType, JobStatus, can_transition
 from contracts.timefmt import parse_time, utcnow
-from runtime.logging import get_logger
-
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.adapters.repository import JobQuery, JobRepository
 from cortex_scheduler.domain import views
 from cortex_scheduler.domain.model import Job
 from cortex_scheduler.service_layer.unit_of_work import UnitOfWork
+from runtime.logging import get_logger
 
 log = get_logger(__name__)
 

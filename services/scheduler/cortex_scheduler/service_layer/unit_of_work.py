@@ -8,17 +8,17 @@ from typing import Any
 
 import asyncpg
 from asyncpg.transaction import Transaction
+
 from contracts import subjects
 from contracts.events import EventEnvelope
 from contracts.status import JobEventType
 from contracts.timefmt import utcnow
-from runtime import codec
-from runtime.tracing import headers_for
-
 from cortex_scheduler.adapters.outbox import OutboxMessage, enqueue
 from cortex_scheduler.adapters.repository import JobRepository
 from cortex_scheduler.domain import views
 from cortex_scheduler.domain.model import Job, JobEvent
+from runtime import codec
+from runtime.tracing import headers_for
 
 
 class UnitOfWork:

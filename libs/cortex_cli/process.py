@@ -1,4 +1,4 @@
-"""`cortex up` as a real subprocess, for end-to-end tests."""
+"""`cortex up` as a real subprocess: used by the end-to-end tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -59,14 +59,18 @@ async def _pump(cortex: CortexProcess) -> None:
 
 
 async def start_cortex(
-    data_dir: Path, port: int, env: dict[str, str] | None = None, timeout: float = 120
+    data_dir: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    fast: bool = True,
 ) -> CortexProcess:
     """Start `cortex up` and wait for its ready line; fails with its output if it never comes."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cortex_cli", "up", "--data-dir", str(data_dir), "--port", str(port),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **FAST_ENV, **(env or {})},
+        env={**os.environ, **(FAST_ENV if fast else {}), **(env or {})},
     )  # fmt: skip
     cortex = CortexProcess(process, data_dir, port, key="")
     cortex._reader = asyncio.get_running_loop().create_task(_pump(cortex))
