@@ -19,6 +19,17 @@ def new_event_id() -> str:
     return f"evt_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
 
 
+def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """The wire form of an event (what EventEnvelope parses back)."""
+    return {
+        "id": event_id,
+        "type": event_type,
+        "createdAt": format_time(created_at),
+        "schemaVersion": SCHEMA_VERSION,
+        "data": data,
+    }
+
+
 class EventEnvelope(BaseModel):
     """`{id, type, createdAt, schemaVersion, data}` — what NATS consumers and webhooks get."""
 
@@ -31,10 +42,4 @@ class EventEnvelope(BaseModel):
     data: dict[str, Any]
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "createdAt": format_time(self.created_at),
-            "schemaVersion": self.schema_version,
-            "data": self.data,
-        }
+        return envelope(self.id, self.type, self.created_at, self.data)

@@ -75,7 +75,7 @@ def admin_key(data_dir: Path, given: str | None) -> str:
 
 
 async def _start_devnet(name: str, data_dir: Path) -> Devnet:
-    port, api_key = free_port(), secrets.token_urlsafe(16)
+    port, api_key = free_port(), secrets.token_hex(16)  # hex: never starts with "-"
     argv = DEVNETS[name](port, api_key, data_dir / "devnets" / name)
     log = data_dir / "logs" / f"devnet-{name}.log"
     process = Supervised(f"devnet-{name}", argv, dict(os.environ), log, lambda _: None)

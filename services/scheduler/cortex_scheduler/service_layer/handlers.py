@@ -11,7 +11,7 @@ import asyncpg
 
 from contracts.errors import ApiError, ErrorCode
 from contracts.job import JobSpec, SpecLimits
-from contracts.reports import CancelWork, DeployWork, JobReport, ReportKind
+from contracts.reports import CancelWork, JobReport, ReportKind
 from contracts.status import JobEventType, JobStatus, can_transition
 from contracts.timefmt import parse_time, utcnow
 from cortex_scheduler.adapters.prices import PriceBook
@@ -74,15 +74,14 @@ class Scheduler:
                     continue
                 event = job.apply_created()
                 uow.announce(job, event)
-                work = DeployWork(
-                    job_id=job.id,
-                    tenant=job.tenant,
-                    spec=request.spec,
-                    request_id=request.request_id,
-                )
-                uow.send_work(
-                    job.provider, "deploy", job.id, work.model_dump(mode="json", by_alias=True)
-                )
+                # DeployWork's wire form, built directly: this loop is the hot path of intake.
+                work = {
+                    "jobId": job.id,
+                    "tenant": job.tenant,
+                    "spec": job.spec,
+                    "requestId": request.request_id,
+                }
+                uow.send_work(job.provider, "deploy", job.id, work)
             await uow.jobs.add_events([e for j in jobs for e in j.events])
             await uow.commit()
         now = utcnow()

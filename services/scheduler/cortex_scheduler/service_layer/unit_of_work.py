@@ -10,7 +10,7 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts import subjects
-from contracts.events import EventEnvelope
+from contracts.events import envelope
 from contracts.status import JobEventType
 from contracts.timefmt import utcnow
 from cortex_scheduler.adapters.outbox import OutboxMessage, enqueue
@@ -63,17 +63,12 @@ class UnitOfWork:
 
     def announce(self, job: Job, event: JobEvent) -> None:
         """Queue the public event `job.<type>` for a recorded job event."""
-        envelope = EventEnvelope(
-            id=event.id,
-            type=f"job.{event.type.value}",
-            created_at=event.at,
-            data={"job": views.detail(job, utcnow()), "event": views.event_view(event)},
-        )
+        data = {"job": views.detail(job, utcnow()), "event": views.event_view(event)}
         self._messages.append(
             OutboxMessage(
                 subject=subjects.job_event(job.id, event.type.value),
                 msg_id=event.id,
-                payload=codec.dumps(envelope.to_json_dict()),
+                payload=codec.dumps(envelope(event.id, f"job.{event.type.value}", event.at, data)),
                 headers=headers_for(job_id=job.id),
             )
         )
