@@ -19,7 +19,9 @@ def new_event_id() -> str:
     return f"evt_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
 
 
-def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(
+    event_id: str, event_type: str, created_at: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
     """The wire form of an event (what EventEnvelope parses back)."""
     return {
         "id": event_id,

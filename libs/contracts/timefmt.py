@@ -13,10 +13,10 @@ def format_time(value: datetime | None) -> str | None:
     """`2025-07-10T12:34:56Z`, or with milliseconds when the instant has them."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    spec = "milliseconds" if value.microsecond // 1000 else "seconds"
+    return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
 def parse_time(text: str) -> datetime:

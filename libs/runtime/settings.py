@@ -25,4 +25,4 @@ class ServiceSettings(BaseSettings):
     heartbeat_interval: float = 1.0
     shutdown_grace: float = 5.0
     db_pool_min: int = 2
-    db_pool_max: int = 10
+    db_pool_max: int = 20

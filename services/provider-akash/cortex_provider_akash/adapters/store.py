@@ -23,6 +23,17 @@ class DeploymentStore:
             spec,
         )
 
+    async def add_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Record many deploy requests in one statement (job id, tenant, spec)."""
+        await self._pool.execute(
+            "INSERT INTO akash.deployments (job_id, tenant, spec, state) "
+            "SELECT j, t, s, 'new' FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(j, t, s) "
+            "ON CONFLICT (job_id) DO NOTHING",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        )
+
     async def request_cancel(self, job_id: str, reason: str) -> None:
         """Flag the deployment for release; a cancel that overtook its deploy is kept too."""
         await self._pool.execute(
@@ -33,21 +44,45 @@ class DeploymentStore:
             reason,
         )
 
-    async def claim(self, owner: str, ttl: float, limit: int) -> list[Deployment]:
-        """Take (or renew) open deployments for `owner`: its own, unowned, or abandoned ones."""
+    async def renew(self, owner: str, ttl: float, job_ids: list[str]) -> set[str]:
+        """Extend our claim on the deployments we drive; returns those still ours."""
+        if not job_ids:
+            return set()
+        rows = await self._pool.fetch(
+            "UPDATE akash.deployments SET owner_until = now() + make_interval(secs => $2) "
+            "WHERE owner = $1 AND job_id = ANY($3::text[]) RETURNING job_id",
+            owner,
+            ttl,
+            job_ids,
+        )
+        return {r["job_id"] for r in rows}
+
+    async def claim(
+        self, owner: str, ttl: float, limit: int, driving: list[str], cancelled_only: bool = False
+    ) -> list[Deployment]:
+        """Take up to `limit` open deployments nobody alive drives, oldest first.
+
+        The query walks a partial index in order and stops at `limit`, so a backlog of
+        thousands of pending deployments costs nothing per claim.
+        """
+        if limit <= 0:
+            return []
         rows = await self._pool.fetch(
             """
             UPDATE akash.deployments d SET owner = $1, owner_until = now() + make_interval(secs => $2)
             WHERE d.job_id IN (
                 SELECT job_id FROM akash.deployments
-                WHERE state <> 'closed' AND (owner = $1 OR owner IS NULL OR owner_until < now())
-                ORDER BY (owner = $1) DESC NULLS LAST, cancel_requested DESC, created_at
-                LIMIT $3 FOR UPDATE SKIP LOCKED)
+                WHERE state <> 'closed' AND (NOT $5 OR cancel_requested)
+                  AND (owner IS NULL OR owner = $1 OR owner_until < now())
+                  AND job_id <> ALL($4::text[])
+                ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.*
             """,
             owner,
             ttl,
             limit,
+            driving,
+            cancelled_only,
         )
         return [Deployment.from_row(r) for r in rows]
 

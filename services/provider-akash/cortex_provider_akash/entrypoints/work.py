@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -15,7 +16,6 @@ from contracts.reports import CancelWork, DeployWork
 from cortex_provider_akash.adapters.store import DeploymentStore
 from runtime import codec
 from runtime.logging import get_logger
-from runtime.tracing import bind_from_headers
 
 log = get_logger(__name__)
 NETWORK = "akash"
@@ -63,30 +63,45 @@ class WorkConsumer:
                 log.exception("work.fetch_failed")
                 await asyncio.sleep(0.5)
                 continue
-            for msg in messages:
-                bind_from_headers(msg.headers)
-                verb = msg.subject.rsplit(".", 1)[-1]
-                try:
-                    if verb == "deploy":
-                        work = DeployWork.model_validate(codec.loads(msg.data))
-                        spec = work.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-                        await self._store.add(work.job_id, work.tenant, spec)
-                    elif verb == "cancel":
-                        cancel = CancelWork.model_validate(codec.loads(msg.data))
-                        await self._store.request_cancel(cancel.job_id, cancel.reason)
-                        self._on_cancel(cancel.job_id)
-                    else:
-                        log.error("work.unknown_verb", subject=msg.subject)
-                        await msg.term()
-                        continue
-                except ValueError:
-                    log.error("work.malformed", subject=msg.subject)
-                    await msg.term()
-                    continue
-                except Exception:
-                    log.exception("work.record_failed", subject=msg.subject)
-                    await msg.nak(delay=1)
-                    continue
-                await msg.ack()
+            await self._record(messages)
             if messages:
                 self._on_recorded()
+
+    async def _record(self, messages: list[Msg]) -> None:
+        """Deploys in one insert, then cancels in order; ack each message once recorded."""
+        deploys: list[tuple[Msg, DeployWork]] = []
+        cancels: list[tuple[Msg, CancelWork]] = []
+        for msg in messages:
+            verb = msg.subject.rsplit(".", 1)[-1]
+            try:
+                if verb == "deploy":
+                    deploys.append((msg, DeployWork.model_validate(codec.loads(msg.data))))
+                elif verb == "cancel":
+                    cancels.append((msg, CancelWork.model_validate(codec.loads(msg.data))))
+                else:
+                    raise ValueError(f"unknown verb {verb!r}")
+            except ValueError as exc:
+                log.error("work.malformed", subject=msg.subject, error=str(exc))
+                await msg.term()
+        try:
+            if deploys:
+                await self._store.add_many(
+                    [
+                        (
+                            w.job_id,
+                            w.tenant,
+                            w.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                        )
+                        for _, w in deploys
+                    ]
+                )
+            for _, cancel in cancels:
+                await self._store.request_cancel(cancel.job_id, cancel.reason)
+                self._on_cancel(cancel.job_id)
+        except Exception:
+            log.exception("work.record_failed", count=len(messages))
+            for msg, _ in [*deploys, *cancels]:
+                await msg.nak(delay=1)
+            return
+        for msg, _ in [*deploys, *cancels]:
+            await msg.ack()

@@ -11,6 +11,7 @@ from cortex_provider_akash.service_layer.driver import Driver
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
+CANCEL_EXTRA = 16  # cancelled deployments driven beyond capacity at once
 
 
 class ClaimLoop:
@@ -56,16 +57,24 @@ class ClaimLoop:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
 
     async def _claim(self) -> None:
-        claimed = await self._store.claim(self._owner, self._ttl, self._capacity)
-        for deployment in claimed:
-            if deployment.job_id in self._tasks:
-                if deployment.cancel_requested:
-                    self._driver.cancel(deployment.job_id)
-                continue
-            task = asyncio.get_running_loop().create_task(
+        driving = list(self._tasks)
+        still_ours = await self._store.renew(self._owner, self._ttl, driving)
+        for job_id in set(driving) - still_ours:  # another instance took it over: let go
+            self._tasks.pop(job_id).cancel()
+        # Cancelled deployments are claimed even at capacity: releasing them frees resources.
+        cancelled = await self._store.claim(
+            self._owner, self._ttl, CANCEL_EXTRA, list(self._tasks), cancelled_only=True
+        )
+        self._spawn(cancelled)
+        free = self._capacity - len(self._tasks)
+        self._spawn(await self._store.claim(self._owner, self._ttl, free, list(self._tasks)))
+
+    def _spawn(self, deployments: list[Deployment]) -> None:
+        loop = asyncio.get_running_loop()
+        for deployment in deployments:
+            self._tasks[deployment.job_id] = loop.create_task(
                 self._drive(deployment.job_id, deployment)
             )
-            self._tasks[deployment.job_id] = task
 
     async def _drive(self, job_id: str, deployment: Deployment) -> None:
         try:
