@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 # Lines that mean something went wrong, in the formats our services and Python print.
-ERROR_MARKERS = ("Traceback", "ERROR", "[error", '"level": "error"', "Error:")
+ERROR_MARKERS = ("Traceback", "ERROR", "CRITICAL", "[error", "[critical", '"level": "error"')
 
 
 def log_size(path: Path) -> int:
@@ -36,5 +36,7 @@ def error_lines(path: Path, offset: int, limit: int = 3) -> list[str]:
 async def wait_for_line(path: Path, offset: int, text: str, timeout: float) -> None:
     """Wait until a line containing `text` is appended after `offset`; TimeoutError if never."""
     async with asyncio.timeout(timeout):
-        while text not in read_since(path, offset):
+        while True:
+            if text in read_since(path, offset):
+                return
             await asyncio.sleep(0.1)

@@ -7,16 +7,20 @@ import asyncio
 import importlib
 from pathlib import Path
 
-from cortex_cli.services import service_module
+from cortex_cli.services import SERVICES, enabled_services, service_module
 
 
 def _run(name: str) -> None:
-    """Run one service in this process (its `__main__.main`)."""
+    """Run one service in this process: `cortex_<name>.__main__.main()`."""
+    known = dict.fromkeys([*SERVICES, *enabled_services()])
+    if name not in known:
+        raise SystemExit(f"cortex: unknown service {name!r}; one of: {', '.join(known)}")
     module = importlib.import_module(f"{service_module(name)}.__main__")
     module.main()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`cortex up` or `cortex run <service>`."""
     parser = argparse.ArgumentParser(prog="cortex", description="Cortex control plane")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start everything on this machine")

@@ -24,6 +24,8 @@ FAST_ENV = {
 
 @dataclass
 class CortexProcess:
+    """A running `cortex up`: its output so far, its admin key, its cortex.json."""
+
     process: asyncio.subprocess.Process
     data_dir: Path
     port: int
@@ -36,6 +38,7 @@ class CortexProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def manifest(self) -> dict[str, Any]:
+        """cortex.json as it is now (rewritten when a service restarts)."""
         data: dict[str, Any] = json.loads((self.data_dir / "cortex.json").read_text())
         return data
 
@@ -43,9 +46,15 @@ class CortexProcess:
         return {name: s["pid"] for name, s in self.manifest()["services"].items()}
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        """Signal `cortex up` and wait for its exit code; SIGKILL and TimeoutError if it hangs."""
         if self.process.returncode is None:
             self.process.send_signal(sig)
-        code = await asyncio.wait_for(self.process.wait(), timeout)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            raise
         if self._reader:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
@@ -64,10 +73,13 @@ async def start_cortex(
     env: dict[str, str] | None = None,
     timeout: float = 120,
     fast: bool = True,
+    api_key: str | None = None,
 ) -> CortexProcess:
     """Start `cortex up` and wait for its ready line; fails with its output if it never comes."""
+    key_args = ["--api-key", api_key] if api_key else []
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cortex_cli", "up", "--data-dir", str(data_dir), "--port", str(port),
+        *key_args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, **(FAST_ENV if fast else {}), **(env or {})},
@@ -81,7 +93,8 @@ async def start_cortex(
                     raise AssertionError("cortex up exited:\n" + "\n".join(cortex.output))
                 await asyncio.sleep(0.1)
     except TimeoutError:
-        await cortex.stop(signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):  # SIGTERM so it stops what it started
+            await cortex.stop(signal.SIGTERM)
         raise AssertionError("cortex up never got ready:\n" + "\n".join(cortex.output)) from None
     cortex.key = next(line for line in cortex.output if line.startswith("API key: ")).split(
         ": ", 1

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from cortex_cli.logs import log_size
 
 BACKOFF_START, BACKOFF_MAX, STABLE_AFTER = 0.5, 10.0, 30.0
 
@@ -21,11 +24,13 @@ class Supervised:
         argv: list[str],
         env: dict[str, str],
         log_path: Path,
-        on_restart: Callable[[Supervised], None],
+        on_restart: Callable[[Supervised], None] = lambda _: None,
     ) -> None:
         self.name, self.argv, self.env, self.log_path = name, argv, env, log_path
         self._on_restart = on_restart
         self.process: asyncio.subprocess.Process | None = None
+        self.log_offset = log_size(log_path)  # where this run's output starts
+        self.restarts = 0
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -34,6 +39,7 @@ class Supervised:
         return self.process.pid if self.process else None
 
     async def start(self) -> None:
+        """Spawn the process and keep it alive until `terminate`."""
         await self._spawn()
         self._watch = asyncio.get_running_loop().create_task(self._keep_alive())
 
@@ -59,15 +65,21 @@ class Supervised:
                 return
             if time.monotonic() - started > STABLE_AFTER:
                 delay = BACKOFF_START
-            print(f"cortex: {self.name} exited with {code}; restarting in {delay:g} s", flush=True)
+            print(
+                f"cortex: {self.name} exited with {code}; restarting in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
             if self._stopping:
                 return
             await self._spawn()
+            self.restarts += 1
             self._on_restart(self)
 
     def terminate(self) -> None:
+        """Stop restarting and send SIGTERM."""
         self._stopping = True
         if self.process and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):

