@@ -7,6 +7,8 @@ import math
 import time
 from typing import Any
 
+import structlog
+
 from contracts.job import JobSpec
 from contracts.reports import ReportKind
 from cortex_provider_akash.adapters import sdl
@@ -44,6 +46,7 @@ class Driver:
         self._cancelled.setdefault(job_id, asyncio.Event()).set()
 
     async def drive(self, d: Deployment) -> None:
+        structlog.contextvars.bind_contextvars(job_id=d.job_id)  # this task's own context
         flag = self._cancelled.setdefault(d.job_id, asyncio.Event())
         if d.cancel_requested:
             flag.set()

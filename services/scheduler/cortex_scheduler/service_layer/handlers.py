@@ -73,7 +73,7 @@ class Scheduler:
                 if job.id not in inserted:
                     continue
                 event = job.apply_created()
-                uow.announce(job, event)
+                uow.announce(job, event, request.request_id)
                 # DeployWork's wire form, built directly: this loop is the hot path of intake.
                 work = {
                     "jobId": job.id,
@@ -81,7 +81,7 @@ class Scheduler:
                     "spec": job.spec,
                     "requestId": request.request_id,
                 }
-                uow.send_work(job.provider, "deploy", job.id, work)
+                uow.send_work(job.provider, "deploy", job.id, work, request.request_id)
             await uow.jobs.add_events([e for j in jobs for e in j.events])
             await uow.commit()
         now = utcnow()

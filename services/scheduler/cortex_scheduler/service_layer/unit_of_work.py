@@ -61,7 +61,7 @@ class UnitOfWork:
         if self._messages:
             self._on_commit()
 
-    def announce(self, job: Job, event: JobEvent) -> None:
+    def announce(self, job: Job, event: JobEvent, request_id: str | None = None) -> None:
         """Queue the public event `job.<type>` for a recorded job event."""
         data = {"job": views.detail(job, utcnow()), "event": views.event_view(event)}
         self._messages.append(
@@ -69,18 +69,25 @@ class UnitOfWork:
                 subject=subjects.job_event(job.id, event.type.value),
                 msg_id=event.id,
                 payload=codec.dumps(envelope(event.id, f"job.{event.type.value}", event.at, data)),
-                headers=headers_for(job_id=job.id),
+                headers=headers_for(request_id, job.id),
             )
         )
 
-    def send_work(self, network: str, verb: str, job_id: str, body: dict[str, Any]) -> None:
+    def send_work(
+        self,
+        network: str,
+        verb: str,
+        job_id: str,
+        body: dict[str, Any],
+        request_id: str | None = None,
+    ) -> None:
         """Queue work for a provider service; `<jobId>:<verb>` makes re-sending harmless."""
         self._messages.append(
             OutboxMessage(
                 subject=subjects.provider_work(network, verb),
                 msg_id=f"{job_id}:{verb}",
                 payload=codec.dumps(body),
-                headers=headers_for(job_id=job_id),
+                headers=headers_for(request_id, job_id),
             )
         )
 
