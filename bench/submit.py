@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -46,6 +48,9 @@ STACK_ENV = {
 async def load(
     url: str, key: str, concurrency: int, duration: float, max_requests: int
 ) -> dict[str, Any]:
+    """wrk when installed (light on CPU, so the stack gets the cores), else bench/loadgen.py."""
+    if shutil.which("wrk"):
+        return await load_wrk(url, key, concurrency, duration)
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(HERE / "loadgen.py"), "--url", url, "--key", key,
         "--body", json.dumps(JOB), "--concurrency", str(concurrency),
@@ -54,7 +59,39 @@ async def load(
     )  # fmt: skip
     out, _ = await process.communicate()
     result: dict[str, Any] = json.loads(out)
+    result["generator"] = "bench/loadgen.py"
     return result
+
+
+async def load_wrk(url: str, key: str, concurrency: int, duration: float) -> dict[str, Any]:
+    env = {**os.environ, "WRK_BODY": json.dumps(JOB), "WRK_KEY": key}
+
+    async def wrk(seconds: float) -> dict[str, Any]:
+        process = await asyncio.create_subprocess_exec(
+            "wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds:g}s",
+            "-s", str(HERE / "wrk_post.lua"), url,
+            stdout=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        found: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        return found
+
+    await wrk(2)  # warm-up, not counted
+    raw = await wrk(duration)
+    accepted = raw["requests"] - raw["failed"]
+    return {
+        "generator": "wrk -t 2",
+        "url": url,
+        "concurrency": concurrency,
+        "seconds": raw["seconds"],
+        "requests": raw["requests"],
+        "accepted": accepted,
+        "failed": raw["failed"],
+        "acceptedPerSecond": round(accepted / raw["seconds"], 1),
+        "p50Ms": raw["p50Ms"],
+        "p99Ms": raw["p99Ms"],
+        "maxMs": raw["maxMs"],
+    }
 
 
 def rss_mb(pids: dict[str, int]) -> dict[str, float]:

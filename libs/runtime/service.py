@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Callable
 from typing import Protocol
@@ -12,6 +11,7 @@ from nats.aio.client import Client as NATS
 
 from contracts import subjects
 from runtime import codec
+from runtime.background import BackgroundTask, every
 from runtime.logging import configure_logging, get_logger
 from runtime.metrics import start_metrics_server
 from runtime.settings import ServiceSettings
@@ -27,28 +27,14 @@ class Component(Protocol):
     async def stop(self) -> None: ...
 
 
-class Heartbeat:
+def heartbeat(nc: NATS, service: str, instance: str, interval: float) -> BackgroundTask:
     """Publishes `cortex.heartbeat.<service>` so the gateway's /healthz knows we are alive."""
+    payload = codec.dumps({"service": service, "instance": instance})
 
-    def __init__(self, nc: NATS, service: str, instance: str, interval: float) -> None:
-        self._nc, self._service, self._instance, self._interval = nc, service, instance, interval
-        self._task: asyncio.Task[None] | None = None
+    async def beat() -> None:
+        await nc.publish(subjects.heartbeat(service), payload)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._beat())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _beat(self) -> None:
-        payload = codec.dumps({"service": self._service, "instance": self._instance})
-        while True:
-            with contextlib.suppress(Exception):
-                await self._nc.publish(subjects.heartbeat(self._service), payload)
-            await asyncio.sleep(self._interval)
+    return every(interval, beat, "heartbeat")
 
 
 async def run_until_signalled(component: Component, settings: ServiceSettings) -> None:

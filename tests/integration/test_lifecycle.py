@@ -128,7 +128,9 @@ async def test_well_known_image_runs_until_cancelled(stack: Stack, image: str) -
 
 async def test_env_and_args_reach_the_workload(stack: Stack) -> None:
     script = 'test "$GREETING" = "hello world" && test "$1" = two'
-    ok = await stack.submit(env={"GREETING": "hello world"}, command=["sh", "-c", script, "one", "two"])
+    ok = await stack.submit(
+        env={"GREETING": "hello world"}, command=["sh", "-c", script, "one", "two"]
+    )
     wrong = await stack.submit(env={"GREETING": "bye"}, command=["sh", "-c", script, "one", "two"])
     assert (await stack.wait_for(ok["id"], {"completed", "failed"}))["status"] == "completed"
     assert (await stack.wait_for(wrong["id"], {"completed", "failed"}))["results"]["exitCode"] == 1

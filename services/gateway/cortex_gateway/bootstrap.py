@@ -17,7 +17,7 @@ from runtime.database import close_pool, create_pool
 from runtime.logging import get_logger
 from runtime.messaging import connect
 from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
+from runtime.service import heartbeat
 from runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -53,7 +53,7 @@ class GatewayService:
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else s.http_port
-        self.heartbeat = Heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
+        self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.heartbeat.start()
         log.info("gateway.listening", url=f"http://{s.http_host}:{self.port}")
 

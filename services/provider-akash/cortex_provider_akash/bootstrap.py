@@ -13,12 +13,12 @@ from cortex_provider_akash.adapters.store import DeploymentStore
 from cortex_provider_akash.entrypoints.work import NETWORK, WorkConsumer
 from cortex_provider_akash.service_layer.claims import ClaimLoop
 from cortex_provider_akash.service_layer.driver import Driver
-from cortex_provider_akash.service_layer.pricing import PricePublisher
+from cortex_provider_akash.service_layer.pricing import price_publisher
 from cortex_provider_akash.settings import AkashSettings
 from runtime.database import close_pool, create_pool
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
+from runtime.service import heartbeat
 from runtime.settings import ServiceSettings
 
 
@@ -51,8 +51,8 @@ class AkashService:
             s.claim_interval,
         )
         self.work = WorkConsumer(self.js, self.store, self.claims.wake, driver.cancel)
-        self.prices = PricePublisher(self.js, self.console, s.akash_price_refresh)
-        self.heartbeat = Heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
+        self.prices = price_publisher(self.js, self.console, s.akash_price_refresh)
+        self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.prices.start()
         self.claims.start()
         await self.work.start()

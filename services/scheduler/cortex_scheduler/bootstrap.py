@@ -8,14 +8,14 @@ from contracts.job import SpecLimits
 from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.entrypoints import rpc
-from cortex_scheduler.entrypoints.reports import ReportConsumer
-from cortex_scheduler.entrypoints.timers import Timers
+from cortex_scheduler.entrypoints.reports import report_consumer
+from cortex_scheduler.entrypoints.timers import timers
 from cortex_scheduler.service_layer.handlers import Scheduler
 from cortex_scheduler.settings import SchedulerSettings
 from runtime.database import close_pool, create_pool
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
-from runtime.service import Heartbeat
+from runtime.service import heartbeat
 from runtime.settings import ServiceSettings
 
 
@@ -38,9 +38,9 @@ class SchedulerService:
             self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake
         )
         self.batcher = rpc.CreateBatcher(self.scheduler, s.create_batch)
-        self.reports = ReportConsumer(self.js, self.scheduler, s.report_batch)
-        self.timers = Timers(self.scheduler, s.timer_interval)
-        self.heartbeat = Heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
+        self.reports = report_consumer(self.js, self.scheduler, s.report_batch)
+        self.timers = timers(self.scheduler, s.timer_interval)
+        self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.relay.start()
         self.batcher.start()
         self.rpc_subscriptions = await rpc.serve(self.nc, self.scheduler, self.batcher)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from contracts import subjects
 from contracts.reports import CancelWork, DeployWork
 from cortex_provider_akash.adapters.store import DeploymentStore
 from runtime import codec
+from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -31,41 +28,21 @@ class WorkConsumer:
         on_recorded: Callable[[], None],
         on_cancel: Callable[[str], None],
     ) -> None:
-        self._js, self._store = js, store
+        self._store = store
         self._on_recorded, self._on_cancel = on_recorded, on_cancel
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._consumer = PullConsumer(
+            js,
+            subjects.PROVIDER_WORK_STREAM,
+            subjects.provider_work(NETWORK, "*"),
+            f"provider-{NETWORK}",
+            self._record,
+        )
 
     async def start(self) -> None:
-        self._sub = await self._js.pull_subscribe(
-            subjects.provider_work(NETWORK, "*"),
-            durable=f"provider-{NETWORK}",
-            stream=subjects.PROVIDER_WORK_STREAM,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=1000),
-        )
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        await self._consumer.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self._sub.unsubscribe()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                messages = await self._sub.fetch(100, timeout=0.5)
-            except NatsTimeoutError:
-                continue
-            except Exception:
-                log.exception("work.fetch_failed")
-                await asyncio.sleep(0.5)
-                continue
-            await self._record(messages)
-            if messages:
-                self._on_recorded()
+        await self._consumer.stop()
 
     async def _record(self, messages: list[Msg]) -> None:
         """Deploys in one insert, then cancels in order; ack each message once recorded."""
@@ -105,3 +82,5 @@ class WorkConsumer:
             return
         for msg, _ in [*deploys, *cancels]:
             await msg.ack()
+        if messages:
+            self._on_recorded()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from nats.js import JetStreamContext
 
 from contracts import subjects
 from contracts.reports import NetworkPrice
 from contracts.timefmt import format_time, utcnow
 from cortex_provider_akash.adapters.console import ConsoleClient
+from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,30 +31,15 @@ async def current_price(console: ConsoleClient) -> NetworkPrice:
     )
 
 
-class PricePublisher:
-    def __init__(self, js: JetStreamContext, console: ConsoleClient, interval: float) -> None:
-        self._js, self._console, self._interval = js, console, interval
-        self._task: asyncio.Task[None] | None = None
+def price_publisher(
+    js: JetStreamContext, console: ConsoleClient, interval: float
+) -> BackgroundTask:
+    """Refresh the price every `interval` seconds (a failed refresh is retried next time)."""
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    async def publish() -> None:
+        kv = await js.key_value(subjects.PRICES_BUCKET)
+        price = await current_price(console)
+        await kv.put("akash", price.model_dump_json(by_alias=True).encode())
+        log.info("akash.price", cpu_core_hour=price.cpu_core_hour)
 
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        kv = await self._js.key_value(subjects.PRICES_BUCKET)
-        while True:
-            try:
-                price = await current_price(self._console)
-                await kv.put("akash", price.model_dump_json(by_alias=True).encode())
-                log.info("akash.price", cpu_core_hour=price.cpu_core_hour)
-                await asyncio.sleep(self._interval)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("akash.price_failed", error=str(exc))
-                await asyncio.sleep(min(self._interval, 5.0))
+    return every(interval, publish, "akash-price", retry_after=5.0)

@@ -1,0 +1,49 @@
+"""Tasks that live as long as their service: started with it, cancelled when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class BackgroundTask:
+    def __init__(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._work = work
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._work())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def every(
+    interval: float,
+    step: Callable[[], Awaitable[object]],
+    name: str,
+    retry_after: float | None = None,
+) -> BackgroundTask:
+    """Run `step` every `interval` seconds; a failing step is logged and tried again after
+    `retry_after` (default: the interval)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await step()
+                pause = interval
+            except Exception as exc:
+                log.warning("background.failed", task=name, error=f"{type(exc).__name__}: {exc}")
+                pause = interval if retry_after is None else min(retry_after, interval)
+            await asyncio.sleep(pause)
+
+    return BackgroundTask(loop)
