@@ -18,7 +18,11 @@ BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 
 class PullConsumer:
-    """The handler acks, naks or terms each message; what it leaves unacked is redelivered."""
+    """The handler acks, naks or terms each message; what it leaves unacked is redelivered.
+
+    With `room`, it fetches only as many messages as `room()` allows: the rest of the backlog
+    stays in the stream (durable, shared with other replicas) until there is room again.
+    """
 
     def __init__(
         self,
@@ -28,9 +32,11 @@ class PullConsumer:
         durable: str,
         handle: BatchHandler,
         batch: int = 100,
+        room: Callable[[], int] | None = None,
     ) -> None:
         self._js, self._stream, self._subject, self._durable = js, stream, subject, durable
-        self._handle, self._batch = handle, batch
+        self._handle, self._batch, self._room = handle, batch, room
+        self._has_room = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -43,9 +49,14 @@ class PullConsumer:
         )
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def wake(self) -> None:
+        """There may be room again."""
+        self._has_room.set()
+
     async def stop(self) -> None:
         """Finish the batch in hand, then stop."""
         self._stopping = True
+        self._has_room.set()
         if self._task:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -54,8 +65,14 @@ class PullConsumer:
 
     async def _run(self) -> None:
         while not self._stopping:
+            wanted = self._batch if self._room is None else min(self._batch, self._room())
+            if wanted <= 0:
+                self._has_room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._has_room.wait(), timeout=0.5)
+                continue
             try:
-                messages = await self._sub.fetch(self._batch, timeout=0.5)
+                messages = await self._sub.fetch(wanted, timeout=0.5)
             except NatsTimeoutError:
                 continue
             except Exception:

@@ -50,7 +50,7 @@ class AkashService:
             s.claim_ttl,
             s.claim_interval,
         )
-        self.work = WorkConsumer(self.js, self.store, self.claims.wake, driver.cancel)
+        self.work = WorkConsumer(self.js, self.store, self.claims, driver.cancel)
         self.prices = price_publisher(self.js, self.console, s.akash_price_refresh)
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.prices.start()

@@ -6,22 +6,12 @@ from typing import Any
 
 import asyncpg
 
-from cortex_provider_akash.domain.model import Deployment, DeploymentState
+from cortex_provider_akash.domain.model import Deployment
 
 
 class DeploymentStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-
-    async def add(self, job_id: str, tenant: str, spec: dict[str, Any]) -> None:
-        """Record a deploy request; a redelivered one changes nothing."""
-        await self._pool.execute(
-            "INSERT INTO akash.deployments (job_id, tenant, spec, state) VALUES ($1, $2, $3, 'new') "
-            "ON CONFLICT (job_id) DO UPDATE SET spec = COALESCE(akash.deployments.spec, EXCLUDED.spec)",
-            job_id,
-            tenant,
-            spec,
-        )
 
     async def add_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Record many deploy requests in one statement (job id, tenant, spec)."""
@@ -106,9 +96,3 @@ class DeploymentStore:
             job_id,
         )
         return (False, None) if row is None else (row["cancel_requested"], row["cancel_reason"])
-
-    async def open_count(self) -> int:
-        value = await self._pool.fetchval(
-            "SELECT count(*) FROM akash.deployments WHERE state <> $1", DeploymentState.CLOSED.value
-        )
-        return int(value)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -10,77 +11,91 @@ from nats.js import JetStreamContext
 from contracts import subjects
 from contracts.reports import CancelWork, DeployWork
 from cortex_provider_akash.adapters.store import DeploymentStore
+from cortex_provider_akash.service_layer.claims import ClaimLoop
 from runtime import codec
 from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
 NETWORK = "akash"
+W = TypeVar("W", DeployWork, CancelWork)
 
 
 class WorkConsumer:
-    """Records work durably, then acks; the claim loop does the (long) work itself."""
+    """Deploy work is fetched only when there is room to drive it (the backlog waits in the
+    stream); cancels are taken at once. Each message is acked once recorded in PostgreSQL."""
 
     def __init__(
         self,
         js: JetStreamContext,
         store: DeploymentStore,
-        on_recorded: Callable[[], None],
+        claims: ClaimLoop,
         on_cancel: Callable[[str], None],
     ) -> None:
-        self._store = store
-        self._on_recorded, self._on_cancel = on_recorded, on_cancel
-        self._consumer = PullConsumer(
+        self._store, self._claims, self._on_cancel = store, claims, on_cancel
+        self._deploys = PullConsumer(
             js,
             subjects.PROVIDER_WORK_STREAM,
-            subjects.provider_work(NETWORK, "*"),
-            f"provider-{NETWORK}",
-            self._record,
+            subjects.provider_work(NETWORK, "deploy"),
+            f"provider-{NETWORK}-deploy",
+            self._record_deploys,
+            room=claims.free,
         )
+        self._cancels = PullConsumer(
+            js,
+            subjects.PROVIDER_WORK_STREAM,
+            subjects.provider_work(NETWORK, "cancel"),
+            f"provider-{NETWORK}-cancel",
+            self._record_cancels,
+        )
+        claims.on_freed = self._deploys.wake
 
     async def start(self) -> None:
-        await self._consumer.start()
+        await self._deploys.start()
+        await self._cancels.start()
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        await self._deploys.stop()
+        await self._cancels.stop()
 
-    async def _record(self, messages: list[Msg]) -> None:
-        """Deploys in one insert, then cancels in order; ack each message once recorded."""
-        deploys: list[tuple[Msg, DeployWork]] = []
-        cancels: list[tuple[Msg, CancelWork]] = []
+    async def _record_deploys(self, messages: list[Msg]) -> None:
+        works = [(msg, w) for msg in messages if (w := await _parse(msg, DeployWork)) is not None]
+        rows = [
+            (w.job_id, w.tenant, w.spec.model_dump(mode="json", by_alias=True, exclude_none=True))
+            for _, w in works
+        ]
+        if await _recorded([m for m, _ in works], self._store.add_many(rows)):
+            await self._claims.claim_now()
+
+    async def _record_cancels(self, messages: list[Msg]) -> None:
         for msg in messages:
-            verb = msg.subject.rsplit(".", 1)[-1]
-            try:
-                if verb == "deploy":
-                    deploys.append((msg, DeployWork.model_validate(codec.loads(msg.data))))
-                elif verb == "cancel":
-                    cancels.append((msg, CancelWork.model_validate(codec.loads(msg.data))))
-                else:
-                    raise ValueError(f"unknown verb {verb!r}")
-            except ValueError as exc:
-                log.error("work.malformed", subject=msg.subject, error=str(exc))
-                await msg.term()
-        try:
-            if deploys:
-                await self._store.add_many(
-                    [
-                        (
-                            w.job_id,
-                            w.tenant,
-                            w.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-                        )
-                        for _, w in deploys
-                    ]
-                )
-            for _, cancel in cancels:
-                await self._store.request_cancel(cancel.job_id, cancel.reason)
-                self._on_cancel(cancel.job_id)
-        except Exception:
-            log.exception("work.record_failed", count=len(messages))
-            for msg, _ in [*deploys, *cancels]:
-                await msg.nak(delay=1)
-            return
-        for msg, _ in [*deploys, *cancels]:
-            await msg.ack()
-        if messages:
-            self._on_recorded()
+            work = await _parse(msg, CancelWork)
+            if work is None:
+                continue
+            if await _recorded([msg], self._store.request_cancel(work.job_id, work.reason)):
+                self._on_cancel(work.job_id)
+        self._claims.wake()
+
+
+async def _parse(msg: Msg, model: type[W]) -> W | None:
+    """The message's work, or None (and the message terminated) when it is malformed."""
+    try:
+        return model.model_validate(codec.loads(msg.data))
+    except ValueError as exc:
+        log.error("work.malformed", subject=msg.subject, error=str(exc))
+        await msg.term()
+        return None
+
+
+async def _recorded(messages: list[Msg], record: Awaitable[None]) -> bool:
+    """Await the write; ack on success, nak (redeliver soon) on failure."""
+    try:
+        await record
+    except Exception:
+        log.exception("work.record_failed", count=len(messages))
+        for msg in messages:
+            await msg.nak(delay=1)
+        return False
+    for msg in messages:
+        await msg.ack()
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from cortex_provider_akash.adapters.store import DeploymentStore
 from cortex_provider_akash.domain.model import Deployment
@@ -29,9 +30,19 @@ class ClaimLoop:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.on_freed: Callable[[], None] = lambda: None
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    def free(self) -> int:
+        """How many more deployments this instance can drive now."""
+        return max(self._capacity - len(self._tasks), 0)
+
+    async def claim_now(self) -> None:
+        async with self._lock:
+            await self._claim()
 
     def start(self) -> None:
         self._loop_task = asyncio.get_running_loop().create_task(self._run())
@@ -49,7 +60,7 @@ class ClaimLoop:
     async def _run(self) -> None:
         while True:
             try:
-                await self._claim()
+                await self.claim_now()
             except Exception:
                 log.exception("claims.failed")
             self._wakeup.clear()
@@ -86,4 +97,4 @@ class ClaimLoop:
             await asyncio.sleep(1)  # the next claim round retries from the persisted step
         finally:
             self._tasks.pop(job_id, None)
-            self.wake()
+            self.on_freed()
