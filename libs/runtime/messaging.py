@@ -140,3 +140,46 @@ async def call_rpc(nc: NATS, subject: str, payload: dict[str, Any], timeout: flo
     if not reply.get("ok"):
         raise ApiError.from_dict(reply["error"])
     return reply.get("data")
+
+
+class PublishFailed(Exception):
+    """JetStream did not store every message of a batch."""
+
+
+async def publish_batch(
+    nc: NATS, messages: list[tuple[str, bytes, dict[str, str]]], timeout: float = 5.0
+) -> None:
+    """Publish to JetStream pipelined: send all, then await every ack on one inbox.
+
+    Cheaper than one `js.publish` per message (no future and task per message), which
+    matters on the intake path. Raises PublishFailed unless every message was stored.
+    """
+    if not messages:
+        return
+    inbox = nc.new_inbox()
+    remaining = len(messages)
+    errors: list[bytes] = []
+    all_acked = asyncio.Event()
+
+    async def on_ack(msg: Msg) -> None:
+        nonlocal remaining
+        if not msg.data or b'"error"' in msg.data:
+            errors.append(msg.data or b"no responders")
+        remaining -= 1
+        if remaining == 0:
+            all_acked.set()
+
+    subscription = await nc.subscribe(
+        f"{inbox}.*", cb=on_ack, pending_msgs_limit=len(messages) + 16
+    )
+    try:
+        for index, (subject, payload, headers) in enumerate(messages):
+            await nc.publish(subject, payload, reply=f"{inbox}.{index}", headers=headers)
+        try:
+            await asyncio.wait_for(all_acked.wait(), timeout=timeout)
+        except TimeoutError:
+            raise PublishFailed(f"{remaining} of {len(messages)} not acknowledged") from None
+        if errors:
+            raise PublishFailed(errors[0].decode(errors="replace"))
+    finally:
+        await subscription.unsubscribe()

@@ -32,7 +32,7 @@ class SchedulerService:
         self.js = self.nc.jetstream()
         await ensure_streams(self.js)
         await self.prices.start(self.js)
-        self.relay = OutboxRelay(self.pool, self.js, s.outbox_batch, s.outbox_poll_interval)
+        self.relay = OutboxRelay(self.pool, self.nc, s.outbox_batch, s.outbox_poll_interval)
         limits = SpecLimits(providers=s.provider_set)
         self.scheduler = Scheduler(
             self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake

@@ -7,9 +7,10 @@ import contextlib
 from dataclasses import dataclass, field
 
 import asyncpg
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NATS
 
 from runtime.logging import get_logger
+from runtime.messaging import publish_batch
 
 log = get_logger(__name__)
 
@@ -45,10 +46,8 @@ class OutboxRelay:
     SKIP LOCKED.
     """
 
-    def __init__(
-        self, pool: asyncpg.Pool, js: JetStreamContext, batch: int, poll_interval: float
-    ) -> None:
-        self._pool, self._js, self._batch, self._poll = pool, js, batch, poll_interval
+    def __init__(self, pool: asyncpg.Pool, nc: NATS, batch: int, poll_interval: float) -> None:
+        self._pool, self._nc, self._batch, self._poll = pool, nc, batch, poll_interval
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -93,15 +92,17 @@ class OutboxRelay:
             if not rows:
                 return 0
             # Pipelined: every publish is sent before any ack is awaited; order is kept.
-            acks = [
-                self._js.publish(
-                    r["subject"],
-                    bytes(r["payload"]),
-                    headers={**r["headers"], "Nats-Msg-Id": r["msg_id"]},
-                )
-                for r in rows
-            ]
-            await asyncio.gather(*acks)
+            await publish_batch(
+                self._nc,
+                [
+                    (
+                        r["subject"],
+                        bytes(r["payload"]),
+                        {**r["headers"], "Nats-Msg-Id": r["msg_id"]},
+                    )
+                    for r in rows
+                ],
+            )
             await conn.execute(
                 "DELETE FROM jobs.outbox WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
             )
