@@ -73,7 +73,7 @@ class PullConsumer:
                 continue
             try:
                 messages = await self._sub.fetch(wanted, timeout=0.5)
-            except NatsTimeoutError:
+            except (NatsTimeoutError, TimeoutError):  # nothing to fetch: the normal idle case
                 continue
             except Exception:
                 log.exception("consumer.fetch_failed", durable=self._durable)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 
 import structlog
 
@@ -11,7 +11,7 @@ JOB_ID_HEADER = "Cortex-Job-Id"
 
 
 def new_request_id() -> str:
-    return f"req_{uuid.uuid4().hex[:16]}"
+    return f"req_{os.urandom(8).hex()}"
 
 
 def headers_for(request_id: str | None = None, job_id: str | None = None) -> dict[str, str]:

@@ -40,13 +40,12 @@ async def json_body(request: web.Request, max_bytes: int) -> Any:
         )
     if request.content_length is not None and request.content_length > max_bytes:
         raise _too_large(max_bytes)
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        raw.extend(chunk)
-        if len(raw) > max_bytes:
-            raise _too_large(max_bytes)
+    # aiohttp itself refuses bodies over client_max_size (set above max_bytes) while reading.
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
     try:
-        return codec.loads(bytes(raw))
+        return codec.loads(raw)
     except ValueError:
         raise validation("Request body is not valid JSON", "body", "json") from None
 

@@ -77,7 +77,9 @@ class CreateBatcher:
 async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[Subscription]:
     async def create(body: dict[str, Any]) -> Any:
         spec = parse_model(JobSpec, body["spec"], context=scheduler.limits)
-        request = CreateRequest(body["jobId"], body["tenant"], spec, body.get("requestId"))
+        request = CreateRequest(
+            body["jobId"], body["tenant"], spec, body.get("requestId"), spec_json=body["spec"]
+        )
         return await batcher.submit(request)
 
     async def get(body: dict[str, Any]) -> Any:

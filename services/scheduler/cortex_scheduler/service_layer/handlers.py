@@ -30,6 +30,8 @@ class CreateRequest:
     tenant: str
     spec: JobSpec
     request_id: str | None = None
+    # The spec's JSON form when the caller already has it (the gateway sends exactly that).
+    spec_json: dict[str, Any] | None = None
 
 
 class Scheduler:
@@ -59,7 +61,8 @@ class Scheduler:
             tenant=request.tenant,
             provider=spec.provider,
             status=JobStatus.PENDING,
-            spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            spec=request.spec_json
+            or spec.model_dump(mode="json", by_alias=True, exclude_none=True),
             created_at=utcnow(),
             projected_cost_usd=projected,
         )
