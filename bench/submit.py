@@ -28,6 +28,7 @@ from cortex_cli.process import start_cortex
 from embedded.ports import free_port
 
 HERE = Path(__file__).parent
+UNBOUNDED = 10_000_000  # with a count below this, the Python load process is used: it stops at it
 JOB = {
     "provider": "akash",
     "image": "alpine:3.20",
@@ -49,7 +50,7 @@ async def load(
     url: str, key: str, concurrency: int, duration: float, max_requests: int
 ) -> dict[str, Any]:
     """wrk when installed (light on CPU, so the stack gets the cores), else bench/loadgen.py."""
-    if shutil.which("wrk"):
+    if shutil.which("wrk") and max_requests >= UNBOUNDED:  # wrk cannot stop at a count
         return await load_wrk(url, key, concurrency, duration)
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(HERE / "loadgen.py"), "--url", url, "--key", key,
@@ -147,7 +148,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--max-requests", type=int, default=500_000)
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=UNBOUNDED,
+        help="stop at this count (Python load process)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "submit.json")
     parser.add_argument("--skip-ceiling", action="store_true", help="stack only (memory runs)")
     args = parser.parse_args()

@@ -131,16 +131,9 @@ class Driver:
                 and time.monotonic() < deadline
             )
             for bid in [] if collecting else candidates:
-                try:
-                    await self.console.create_lease(bid)
-                except ConsoleError as exc:
-                    if exc.status == 409 and await self._lease_is_ours(d.dseq, bid):
-                        pass
-                    else:
-                        log.warning("akash.lease_failed", job_id=d.job_id, provider=bid.provider)
-                        continue
-                await self._leased(d, bid)
-                return
+                if await self._try_lease(d.dseq, bid):
+                    await self._leased(d, bid)
+                    return
             if time.monotonic() >= deadline:
                 reason = (
                     f"no bids at max price {self.s.akash_max_price} {self.s.akash_denom}/block "
@@ -162,6 +155,17 @@ class Driver:
             and b.amount <= self.s.akash_max_price
         ]
         return sorted(fitting, key=lambda b: (b.amount, b.created_at))
+
+    async def _try_lease(self, dseq: str, bid: Bid) -> bool:
+        """Lease `bid`; a 409 for a lease we already hold (an answer lost) counts as success."""
+        try:
+            await self.console.create_lease(bid)
+            return True
+        except ConsoleError as exc:
+            if exc.status == 409 and await self._lease_is_ours(dseq, bid):
+                return True
+            log.warning("akash.lease_failed", dseq=dseq, provider=bid.provider, status=exc.status)
+            return False
 
     async def _lease_is_ours(self, dseq: str, bid: Bid) -> bool:
         leases = (await self.console.deployment(dseq)).get("leases", [])

@@ -8,9 +8,9 @@ from runtime.background import BackgroundTask, every
 
 def timers(scheduler: Scheduler, interval: float) -> BackgroundTask:
     async def tick() -> None:
-        while await scheduler.expire_due():
-            pass
-        while await scheduler.end_stale_cancels():
-            pass
+        # Each call handles a bounded batch; repeat until a call finds nothing left.
+        for step in (scheduler.expire_due, scheduler.end_stale_cancels):
+            while await step() > 0:
+                continue
 
     return every(interval, tick, "timers")
