@@ -1,0 +1,24 @@
+"""Faults the control endpoint can switch on, to test how clients cope."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Faults(BaseModel):
+    """Current fault switches; JSON uses the camelCase names."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    offline: bool = False
+    api_error_rate: float = Field(0.0, alias="apiErrorRate", ge=0, le=1)
+    rate_limit_rate: float = Field(0.0, alias="rateLimitRate", ge=0, le=1)
+    slow_ms: int = Field(0, alias="slowMs", ge=0)
+    no_offers: bool = Field(False, alias="noOffers")
+    offer_delay_seconds: float | None = Field(None, alias="offerDelaySeconds", ge=0)
+    reject_agreements: bool = Field(False, alias="rejectAgreements")
+    deploy_failure: bool = Field(False, alias="deployFailure")
+
+    def merged(self, changes: dict[str, object]) -> Faults:
+        """A copy with the given (camelCase) fields changed, validated."""
+        return Faults.model_validate(self.model_dump(by_alias=True) | changes)
