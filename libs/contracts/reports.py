@@ -96,3 +96,21 @@ class NetworkPrice(_Message):
         if spec.gpu and self.gpu_hour is not None:
             rate += spec.gpu * self.gpu_hour
         return rate
+
+
+class NetworkHealth(StrEnum):
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+class ProviderStatus(_Message):
+    """A network's health as its provider service measured it; refreshed every few seconds,
+    so an entry that stopped changing means the service itself is gone."""
+
+    network: str
+    status: NetworkHealth
+    latency_ms: float | None
+    error_rate: float
+    checked_at: str
+    message: str | None = None

@@ -26,6 +26,9 @@ HEARTBEAT_PREFIX = "cortex.heartbeat"
 # Latest price of each network, one key per network (JetStream key-value bucket).
 PRICES_BUCKET = "cortex-prices"
 
+# Latest health of each network as its provider service sees it, one key per network.
+PROVIDER_STATUS_BUCKET = "cortex-provider-status"
+
 
 def provider_work(network: str, verb: str) -> str:
     """`cortex.provider.akash.deploy`; verbs: deploy, cancel."""

@@ -92,7 +92,8 @@ async def ensure_streams(js: JetStreamContext) -> None:
             await js.add_stream(config)
         except BadRequestError:
             await js.update_stream(config)
-    await js.create_key_value(KeyValueConfig(bucket=subjects.PRICES_BUCKET, history=1))
+    for bucket in (subjects.PRICES_BUCKET, subjects.PROVIDER_STATUS_BUCKET):
+        await js.create_key_value(KeyValueConfig(bucket=bucket, history=1))
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]

@@ -160,10 +160,12 @@ async def test_scheduler_kill_9_with_50_jobs_in_flight_loses_nothing(
     nc = await nats.connect(cortex.manifest()["natsUrl"])
     js = nc.jetstream()
     info = await js.stream_info("EVENTS")
-    sub = await js.subscribe("cortex.events.job.>", ordered_consumer=True)
+    sub = await js.subscribe("cortex.events.>", ordered_consumer=True)  # job and provider events
     terminal: Counter[str] = Counter()
     for _ in range(info.state.messages):
         msg = await sub.next_msg(timeout=5)
+        if not msg.subject.startswith("cortex.events.job."):
+            continue
         _, _, _, job_id, kind = msg.subject.split(".")
         if kind in TERMINAL:
             terminal[job_id] += 1

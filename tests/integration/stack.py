@@ -123,6 +123,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_status_interval=0.2,
             akash_price_refresh=60,
             claim_interval=0.2,
+            akash_health_interval=overrides.get("health_interval", 0.2),
         )
     )
     gateway = GatewayService(
@@ -131,6 +132,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             http_port=0,
             bootstrap_api_key=ADMIN_KEY,
             heartbeat_timeout=2.0,
+            provider_stale_after=overrides.get("provider_stale_after", 5.0),
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
             max_duration_seconds=overrides.get("max_duration", 3600),
@@ -144,7 +146,11 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
 
     async def ready() -> bool:
         async with http.get(stack.base_url + "/healthz") as r:
-            return r.status == 200 and scheduler.prices.get("akash") is not None
+            return (
+                r.status == 200
+                and scheduler.prices.get("akash") is not None
+                and gateway.providers.get("akash") is not None
+            )
 
     await wait_until(ready)
     return stack

@@ -79,12 +79,15 @@ async def read_job_events(nats_url: str) -> list[tuple[str, str, bytes]]:
     try:
         js = nc.jetstream()
         total = (await js.stream_info(subjects.EVENTS_STREAM)).state.messages
-        sub = await js.subscribe("cortex.events.job.>", ordered_consumer=True)
+        # The stream also holds provider events: read everything, keep the job events.
+        sub = await js.subscribe("cortex.events.>", ordered_consumer=True)
         found: list[tuple[str, str, bytes]] = []
         async with asyncio.timeout(10):
-            while len(found) < total:
+            for _ in range(total):
                 msg = await sub.next_msg(timeout=5)
-                found.append((msg.subject, (msg.headers or {}).get("Nats-Msg-Id", ""), msg.data))
+                if msg.subject.startswith("cortex.events.job."):
+                    headers = msg.headers or {}
+                    found.append((msg.subject, headers.get("Nats-Msg-Id", ""), msg.data))
         await sub.unsubscribe()
         return found
     finally:

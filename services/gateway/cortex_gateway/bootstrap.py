@@ -12,10 +12,11 @@ from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.context import GatewayContext
 from cortex_gateway.health import HealthMonitor
+from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
 from runtime.database import close_pool, create_pool
 from runtime.logging import get_logger
-from runtime.messaging import connect
+from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
 from runtime.service import heartbeat
 from runtime.settings import ServiceSettings
@@ -33,6 +34,7 @@ class GatewayService:
         self.pool: Any = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
         await apply_migrations(self.pool, "cortex_gateway", "auth")
         self.nc = await connect(s.nats_url, f"gateway:{s.instance_id}")
+        await ensure_streams(self.nc.jetstream())
         keys = KeyStore(self.pool, s.auth_cache_seconds)
         if s.bootstrap_api_key:
             await keys.ensure(
@@ -45,7 +47,9 @@ class GatewayService:
             max_cpu_millicores=s.max_cpu_millicores,
             max_duration_seconds=s.max_duration_seconds,
         )
-        context = GatewayContext(s, self.nc, keys, RateLimiter(), health, limits)
+        self.providers = ProviderHealth(s.provider_stale_after)
+        await self.providers.start(self.nc.jetstream())
+        context = GatewayContext(s, self.nc, keys, RateLimiter(), health, limits, self.providers)
         self.runner = web.AppRunner(create_app(context), access_log=None, shutdown_timeout=2)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.http_host, s.http_port, backlog=1024)
@@ -61,6 +65,7 @@ class GatewayService:
         """Finish in-flight requests, then close connections."""
         await self.heartbeat.stop()
         await self.runner.cleanup()
+        await self.providers.stop()
         await self.nc.drain()
         await close_pool(self.pool)
 

@@ -12,6 +12,7 @@ from contracts.job import SpecLimits
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.health import HealthMonitor
+from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
 
 
@@ -23,6 +24,7 @@ class GatewayContext:
     limiter: RateLimiter
     health: HealthMonitor
     limits: SpecLimits
+    providers: ProviderHealth
 
     @staticmethod
     def of(request: web.Request) -> GatewayContext:

@@ -19,6 +19,8 @@ class GatewaySettings(ServiceSettings):
     providers: str = "akash"
     expected_services: str = "scheduler,provider-akash"
     heartbeat_timeout: float = 5.0
+    # A network whose provider service has not reported its health for this long is unavailable.
+    provider_stale_after: float = 20.0
     bootstrap_api_key: str | None = None
     bootstrap_tenant: str = "default"
     max_body_bytes: int = 1024 * 1024

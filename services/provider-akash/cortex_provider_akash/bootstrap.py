@@ -13,6 +13,7 @@ from cortex_provider_akash.adapters.store import DeploymentStore
 from cortex_provider_akash.entrypoints.work import NETWORK, WorkConsumer
 from cortex_provider_akash.service_layer.claims import ClaimLoop
 from cortex_provider_akash.service_layer.driver import Driver
+from cortex_provider_akash.service_layer.health import health_monitor
 from cortex_provider_akash.service_layer.pricing import price_publisher
 from cortex_provider_akash.settings import AkashSettings
 from runtime.database import close_pool, create_pool
@@ -51,9 +52,11 @@ class AkashService:
             s.claim_interval,
         )
         self.work = WorkConsumer(self.js, self.store, self.claims, driver.cancel)
+        self.health = health_monitor(self.nc, self.console, s.akash_health_interval)
         self.prices = price_publisher(self.js, self.console, s.akash_price_refresh)
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.prices.start()
+        self.health.start()
         self.claims.start()
         await self.work.start()
         self.heartbeat.start()
@@ -63,6 +66,7 @@ class AkashService:
         await self.work.stop()
         await self.claims.stop()
         await self.prices.stop()
+        await self.health.stop()
         await self.console.close()
         await self.session.close()
         await self.nc.drain()

@@ -30,6 +30,7 @@ class AkashSettings(ServiceSettings):
     akash_request_timeout: float = 30.0
     akash_max_retries: int = 5
     akash_price_refresh: float = 300.0
+    akash_health_interval: float = 5.0
     akash_jwt_ttl: int = 3600
     max_active_deployments: int = 32
     claim_ttl: float = 15.0

@@ -26,6 +26,7 @@ async def create_job(request: web.Request) -> web.Response:
     key = require(request, "jobs:write")
     body = object_body(await json_body(request, ctx.settings.max_body_bytes))
     spec = parse_model(JobSpec, body, context=ctx.limits)
+    ctx.providers.require_available(spec.provider)
     payload = {
         "jobId": new_job_id(),
         "tenant": key.tenant,
