@@ -24,19 +24,32 @@ def enabled_services() -> list[str]:
     return [s.strip() for s in override.split(",") if s.strip()]
 
 
-def _akash_argv(port: int, api_key: str, work_dir: Path) -> list[str]:
-    argv = [
-        sys.executable, "-m", "devnets.akash",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--api-key", api_key, "--work-dir", str(work_dir),
-    ]  # fmt: skip
-    if os.environ.get("CORTEX_DEVNET_ZERO_DELAY", "").lower() in ("1", "true", "yes"):
-        argv.append("--zero-delay")
+DevnetArgv = Callable[[int, str, Path], list[str]]
+
+
+def _devnet_argv(module: str, key_flag: str) -> DevnetArgv:
+    """`python -m devnets.<network> --port P <key flag> K --work-dir D [--zero-delay]`."""
+
+    def argv(port: int, key: str, work_dir: Path) -> list[str]:
+        args = [
+            sys.executable, "-m", module,
+            "--host", "127.0.0.1", "--port", str(port),
+            key_flag, key, "--work-dir", str(work_dir),
+        ]  # fmt: skip
+        if os.environ.get("CORTEX_DEVNET_ZERO_DELAY", "").lower() in ("1", "true", "yes"):
+            args.append("--zero-delay")
+        return args
+
     return argv
 
 
-DevnetArgv = Callable[[int, str, Path], list[str]]
-DEVNETS: dict[str, DevnetArgv] = {"akash": _akash_argv}
+# Render and Golem run now so they can be explored by hand (docs/devnets.md); their provider
+# services come with issue #3.
+DEVNETS: dict[str, DevnetArgv] = {
+    "akash": _devnet_argv("devnets.akash", "--api-key"),
+    "render": _devnet_argv("devnets.render", "--api-key"),
+    "golem": _devnet_argv("devnets.golem", "--app-key"),
+}
 
 
 def enabled_devnets() -> list[str]:

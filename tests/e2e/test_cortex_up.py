@@ -82,7 +82,7 @@ async def test_ready_line_manifest_and_one_process_per_service(cortex: CortexPro
     assert manifest["natsUrl"].startswith("nats://") and manifest["databaseUrl"].startswith(
         "postgresql://"
     )
-    assert set(manifest["devnets"]) == {"akash"}
+    assert set(manifest["devnets"]) == {"akash", "render", "golem"}
     assert cortex.key not in (cortex.data_dir / "cortex.json").read_text()
     for name, pid in cortex.pids().items():
         assert name in " ".join(psutil.Process(pid).cmdline())
