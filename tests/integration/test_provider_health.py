@@ -58,7 +58,9 @@ async def test_offline_network_answers_503_and_creates_nothing(stack: Stack) -> 
     events = await status_events(stack)
     assert any('"status":"offline"' in e for e in events), events
     # Recovery is announced too (degraded first while failures are still in the error window).
-    assert any('"previous":"offline"' in e and '"status":"offline"' not in e for e in events), events
+    assert any('"previous":"offline"' in e and '"status":"offline"' not in e for e in events), (
+        events
+    )
 
 
 async def test_a_provider_service_that_stops_reporting_makes_its_network_unavailable(

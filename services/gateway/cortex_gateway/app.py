@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cortex_gateway.context import CONTEXT, GatewayContext
 from cortex_gateway.middleware import authenticate, error_envelope, request_context
-from cortex_gateway.routes import jobs, keys
+from cortex_gateway.routes import jobs, keys, providers
 from runtime.metrics import metrics_handler
 
 JOBS = "/api/plugin-core/jobs"
@@ -34,6 +34,12 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_get(JOBS, jobs.list_jobs)
     app.router.add_get(JOBS + "/{job_id}", jobs.get_job)
     app.router.add_post(JOBS + "/{job_id}/cancel", jobs.cancel_job)
+    providers_path = "/api/plugin-core/providers"
+    app.router.add_get(providers_path, providers.list_providers)
+    app.router.add_get(providers_path + "/{provider_id}", providers.get_provider)
+    app.router.add_get(providers_path + "/{provider_id}/status", providers.get_status)
+    app.router.add_get(providers_path + "/{provider_id}/pricing", providers.get_pricing)
+    app.router.add_get(providers_path + "/{provider_id}/jobs", providers.provider_jobs)
     app.router.add_post("/api/auth/keys", keys.create_key)
     app.router.add_get("/api/auth/keys", keys.list_keys)
     app.router.add_delete("/api/auth/keys/{key_id}", keys.delete_key)

@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts import subjects
 from contracts.job import SpecLimits
+from contracts.reports import NetworkPrice
 from cortex_gateway.app import create_app
 from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
@@ -15,6 +17,7 @@ from cortex_gateway.health import HealthMonitor
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
 from runtime.database import close_pool, create_pool
+from runtime.kv import KeyValueMirror
 from runtime.logging import get_logger
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
@@ -49,7 +52,11 @@ class GatewayService:
         )
         self.providers = ProviderHealth(s.provider_stale_after)
         await self.providers.start(self.nc.jetstream())
-        context = GatewayContext(s, self.nc, keys, RateLimiter(), health, limits, self.providers)
+        self.prices = KeyValueMirror(subjects.PRICES_BUCKET, NetworkPrice.model_validate_json)
+        await self.prices.start(self.nc.jetstream())
+        context = GatewayContext(
+            s, self.nc, keys, RateLimiter(), health, limits, self.providers, self.prices
+        )
         self.runner = web.AppRunner(create_app(context), access_log=None, shutdown_timeout=2)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.http_host, s.http_port, backlog=1024)
@@ -66,6 +73,7 @@ class GatewayService:
         await self.heartbeat.stop()
         await self.runner.cleanup()
         await self.providers.stop()
+        await self.prices.stop()
         await self.nc.drain()
         await close_pool(self.pool)
 

@@ -9,11 +9,13 @@ from nats.aio.client import Client as NATS
 
 from contracts.errors import ApiError, ErrorCode
 from contracts.job import SpecLimits
+from contracts.reports import NetworkPrice
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
+from runtime.kv import KeyValueMirror
 
 
 @dataclass
@@ -25,6 +27,7 @@ class GatewayContext:
     health: HealthMonitor
     limits: SpecLimits
     providers: ProviderHealth
+    prices: KeyValueMirror[NetworkPrice]
 
     @staticmethod
     def of(request: web.Request) -> GatewayContext:

@@ -40,19 +40,22 @@ async def create_job(request: web.Request) -> web.Response:
 async def list_jobs(request: web.Request) -> web.Response:
     ctx = GatewayContext.of(request)
     key = require(request, "jobs:read")
-    query = _list_query(request.query, ctx)
+    query = list_query(request.query, ctx)
     query["tenant"] = key.tenant
     result = await call_rpc(ctx.nc, subjects.RPC_JOB_LIST, query, ctx.settings.rpc_timeout)
+    return paginated(result, query)
+
+
+def paginated(result: dict[str, Any], query: dict[str, Any]) -> web.Response:
+    """A page of jobs in the seed's envelope, with `meta.pagination`."""
     total, limit = result["total"], query["limit"]
-    meta = {
-        "pagination": {
-            "total": total,
-            "page": query["page"],
-            "limit": limit,
-            "pages": math.ceil(total / limit),
-        }
+    pagination = {
+        "total": total,
+        "page": query["page"],
+        "limit": limit,
+        "pages": math.ceil(total / limit),
     }
-    return ok(result["items"], meta=meta)
+    return ok(result["items"], meta={"pagination": pagination})
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -69,7 +72,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     return ok(await call_rpc(ctx.nc, subjects.RPC_JOB_CANCEL, payload, ctx.settings.rpc_timeout))
 
 
-def _list_query(params: Any, ctx: GatewayContext) -> dict[str, Any]:
+def list_query(params: Any, ctx: GatewayContext) -> dict[str, Any]:
     unknown = sorted(set(params) - LIST_PARAMS)
     if unknown:
         raise validation(
