@@ -173,6 +173,39 @@ async def test_scheduler_kill_9_with_50_jobs_in_flight_loses_nothing(
     assert {job_id: terminal[job_id] for job_id in ids} == dict.fromkeys(ids, 1)
 
 
+async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
+    api: Api, cortex: CortexProcess
+) -> None:
+    spec = {**SEED_JOB, "image": "alpine:3.20", "ports": [], "cpu": 100, "memory": "32Mi"}
+    ids = []
+    for i in range(20):
+        status, body = await api.call(
+            "POST", JOBS, json={**spec, "command": ["sh", "-c", f"sleep {1 + i % 2}"]}
+        )
+        assert status == 201, body
+        ids.append(body["data"]["id"])
+    await asyncio.sleep(0.5)  # let some deployments get created, leased and started
+    os.kill(cortex.pids()["provider-akash"], signal.SIGKILL)
+
+    async with asyncio.timeout(120):
+        for job_id in ids:
+            while True:
+                status, body = await api.call("GET", f"{JOBS}/{job_id}")
+                if status == 200 and body["data"]["status"] in TERMINAL:
+                    break
+                await asyncio.sleep(0.2)
+    for job_id in ids:
+        _, body = await api.call("GET", f"{JOBS}/{job_id}")
+        assert body["data"]["status"] == "completed", body["data"]
+        assert sum(e["type"] in TERMINAL for e in body["data"]["events"]) == 1
+
+    # Every deployment closed: the restarted service resumed each one from its persisted step.
+    devnet = cortex.manifest()["devnets"]["akash"]["url"]
+    async with api.http.get(devnet + "/control/state") as r:
+        state = await r.json()
+    assert state["deployments"] == [] and state["leases"] == [] and state["workloads"] == []
+
+
 async def test_sigterm_stops_everything_within_10_s_and_data_survives(
     data_dir: Path, cortex: CortexProcess
 ) -> None:
