@@ -37,6 +37,8 @@ class JobEventType(StrEnum):
     EXPIRED = "expired"
     CANCEL_REQUESTED = "cancel_requested"
     CANCELLED = "cancelled"
+    # Informative: recorded and published, never a transition.
+    COST_THRESHOLD = "cost.threshold"
 
 
 _S, _E = JobStatus, JobEventType

@@ -41,8 +41,9 @@ def job_report(network: str, job_id: str, kind: str) -> str:
 
 
 def job_event(job_id: str, event_type: str) -> str:
-    """`cortex.events.job.job_123.completed` for the public event `job.completed`."""
-    return f"cortex.events.job.{job_id}.{event_type.removeprefix('job.')}"
+    """`cortex.events.job.job_123.completed` for `job.completed` (`cost_threshold` for
+    `job.cost.threshold`: one token, so `cortex.events.job.<id>.*` matches every event)."""
+    return f"cortex.events.job.{job_id}.{event_type.removeprefix('job.').replace('.', '_')}"
 
 
 def provider_event(network: str, event_type: str) -> str:

@@ -19,6 +19,8 @@ from nats.js.errors import BadRequestError
 
 from contracts import subjects
 from contracts.errors import ApiError, ErrorCode
+from contracts.events import envelope, new_event_id
+from contracts.timefmt import utcnow
 from runtime import codec
 from runtime.logging import get_logger
 from runtime.tracing import bind_from_headers, headers_for
@@ -184,3 +186,13 @@ async def publish_batch(
             raise PublishFailed(errors[0].decode(errors="replace"))
     finally:
         await subscription.unsubscribe()
+
+
+async def publish_event(
+    js: JetStreamContext, subject: str, event_type: str, data: dict[str, Any]
+) -> str:
+    """Publish one public event (envelope, `Nats-Msg-Id` = its id) and return the id."""
+    event_id = new_event_id()
+    body = envelope(event_id, event_type, utcnow(), data)
+    await js.publish(subject, codec.dumps(body), headers={"Nats-Msg-Id": event_id})
+    return event_id

@@ -109,7 +109,11 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
     }
     scheduler = SchedulerService(
         SchedulerSettings(
-            **common, timer_interval=0.1, cancel_timeout=overrides.get("cancel_timeout", 10.0)
+            **common,
+            timer_interval=0.1,
+            cancel_timeout=overrides.get("cancel_timeout", 10.0),
+            cost_thresholds=overrides.get("cost_thresholds", "0.5,0.8,1.0"),
+            cost_check_interval=overrides.get("cost_check_interval", 5.0),
         )
     )
     akash = AkashService(
@@ -121,7 +125,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_poll_interval=0.05,
             akash_bid_collect=0.0,
             akash_status_interval=0.2,
-            akash_price_refresh=60,
+            akash_price_refresh=overrides.get("price_refresh", 60),
             claim_interval=0.2,
             akash_health_interval=overrides.get("health_interval", 0.2),
         )

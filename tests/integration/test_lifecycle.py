@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.integration.stack import JOBS, Stack, wait_until
+from embedded.nats import NatsServer
+from tests.integration.stack import JOBS, Stack, start_stack, stop_stack, wait_until
 
 
 async def assert_nothing_open(stack: Stack) -> None:
@@ -134,3 +137,19 @@ async def test_env_and_args_reach_the_workload(stack: Stack) -> None:
     wrong = await stack.submit(env={"GREETING": "bye"}, command=["sh", "-c", script, "one", "two"])
     assert (await stack.wait_for(ok["id"], {"completed", "failed"}))["status"] == "completed"
     assert (await stack.wait_for(wrong["id"], {"completed", "failed"}))["results"]["exitCode"] == 1
+
+
+async def test_cost_thresholds_are_announced_while_a_job_runs(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(
+        nats_server.url, database_url, tmp_path, cost_thresholds="0.05,0.1", cost_check_interval=0.1
+    )
+    try:
+        job = await stack.submit(command=["sleep", "30"], duration=4)
+        done = await stack.wait_for(job["id"], {"expired", "failed", "completed"}, timeout=20)
+        alerts = [e for e in done["events"] if e["type"] == "cost.threshold"]
+        assert [a["threshold"] for a in alerts] == [0.05, 0.1], done["events"]
+        assert all(a["costCurrent"] >= a["threshold"] * a["costProjected"] for a in alerts)
+    finally:
+        await stop_stack(stack)

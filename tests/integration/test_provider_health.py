@@ -87,3 +87,26 @@ async def test_a_provider_service_that_stops_reporting_makes_its_network_unavail
 async def _accepts(stack: Stack) -> bool:
     status, _, _ = await stack.call("POST", JOBS, json={**SPEC, "command": ["true"]})
     return status == 201
+
+
+async def test_a_price_change_is_published_and_announced(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(nats_server.url, database_url, tmp_path, price_refresh=0.2)
+    try:
+        before = stack.scheduler.prices.get("akash")
+        assert before is not None
+        for provider in stack.devnet.network._providers.values():  # the network's providers reprice
+            provider.cpu_uact *= 2
+
+        async def repriced() -> bool:
+            now = stack.scheduler.prices.get("akash")
+            return now is not None and now.cpu_core_hour > before.cpu_core_hour * 1.5
+
+        await wait_until(repriced, timeout=10)
+        _, _, body = await stack.call("GET", "/api/plugin-core/providers/akash/pricing")
+        assert body["data"]["cpu"] > before.cpu_core_hour * 1.5
+        events = [e for e in await status_events(stack) if "provider.pricing.changed" in e]
+        assert events and '"previous"' in events[0]
+    finally:
+        await stop_stack(stack)

@@ -9,7 +9,7 @@ from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.entrypoints import rpc
 from cortex_scheduler.entrypoints.reports import report_consumer
-from cortex_scheduler.entrypoints.timers import timers
+from cortex_scheduler.entrypoints.timers import cost_alerts, timers
 from cortex_scheduler.service_layer.handlers import Scheduler
 from cortex_scheduler.settings import SchedulerSettings
 from runtime.database import close_pool, create_pool
@@ -40,12 +40,14 @@ class SchedulerService:
         self.batcher = rpc.CreateBatcher(self.scheduler, s.create_batch)
         self.reports = report_consumer(self.js, self.scheduler, s.report_batch)
         self.timers = timers(self.scheduler, s.timer_interval)
+        self.cost_alerts = cost_alerts(self.scheduler, s.cost_threshold_list, s.cost_check_interval)
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.relay.start()
         self.batcher.start()
         self.rpc_subscriptions = await rpc.serve(self.nc, self.scheduler, self.batcher)
         await self.reports.start()
         self.timers.start()
+        self.cost_alerts.start()
         self.heartbeat.start()
 
     async def stop(self) -> None:
@@ -56,6 +58,7 @@ class SchedulerService:
         await self.batcher.stop()
         await self.reports.stop()
         await self.timers.stop()
+        await self.cost_alerts.stop()
         await self.prices.stop()
         await self.relay.stop()
         await self.nc.drain()

@@ -11,10 +11,17 @@ class SchedulerSettings(ServiceSettings):
     # A cancel the network never confirms still ends the job after this long.
     cancel_timeout: float = 60.0
     timer_interval: float = 0.5
+    # Fractions of a job's projected cost announced as job.cost.threshold when crossed.
+    cost_thresholds: str = "0.5,0.8,1.0"
+    cost_check_interval: float = 5.0
     outbox_batch: int = 500
     outbox_poll_interval: float = 0.2
     create_batch: int = 256
     report_batch: int = 64
+
+    @property
+    def cost_threshold_list(self) -> list[float]:
+        return sorted(float(t) for t in self.cost_thresholds.split(",") if t.strip())
 
     @property
     def provider_set(self) -> frozenset[str]:

@@ -8,13 +8,12 @@ from collections import deque
 from nats.aio.client import Client as NATS
 
 from contracts import subjects
-from contracts.events import envelope, new_event_id
 from contracts.reports import NetworkHealth, ProviderStatus
 from contracts.timefmt import format_time, utcnow
 from cortex_provider_akash.adapters.console import ConsoleClient, ConsoleError
-from runtime import codec
 from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
+from runtime.messaging import publish_event
 
 log = get_logger(__name__)
 WINDOW = 10  # recent checks the error rate is computed over
@@ -72,7 +71,6 @@ def health_monitor(nc: NATS, console: ConsoleClient, interval: float) -> Backgro
 
 async def _announce(nc: NATS, status: ProviderStatus, previous: NetworkHealth | None) -> None:
     """`provider.status.changed` on the public stream."""
-    event_id = new_event_id()
     data = {
         "provider": status.network,
         "status": status.status.value,
@@ -80,7 +78,6 @@ async def _announce(nc: NATS, status: ProviderStatus, previous: NetworkHealth | 
         "latencyMs": status.latency_ms,
         "message": status.message,
     }
-    body = envelope(event_id, "provider.status.changed", utcnow(), data)
     subject = subjects.provider_event(status.network, "provider.status.changed")
-    await nc.jetstream().publish(subject, codec.dumps(body), headers={"Nats-Msg-Id": event_id})
+    await publish_event(nc.jetstream(), subject, "provider.status.changed", data)
     log.info("akash.status_changed", status=status.status.value, previous=data["previous"])

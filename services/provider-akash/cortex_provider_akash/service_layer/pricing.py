@@ -10,6 +10,7 @@ from contracts.timefmt import format_time, utcnow
 from cortex_provider_akash.adapters.console import ConsoleClient
 from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
+from runtime.messaging import publish_event
 
 log = get_logger(__name__)
 HOURS_PER_MONTH = 730.5  # Console's month
@@ -36,10 +37,27 @@ def price_publisher(
 ) -> BackgroundTask:
     """Refresh the price every `interval` seconds (a failed refresh is retried next time)."""
 
+    last: list[NetworkPrice | None] = [None]
+
     async def publish() -> None:
         kv = await js.key_value(subjects.PRICES_BUCKET)
         price = await current_price(console)
         await kv.put("akash", price.model_dump_json(by_alias=True).encode())
+        if last[0] is not None and _rates(price) != _rates(last[0]):
+            data = {"provider": "akash", "pricing": _rates(price), "previous": _rates(last[0])}
+            subject = subjects.provider_event("akash", "provider.pricing.changed")
+            await publish_event(js, subject, "provider.pricing.changed", data)
+        last[0] = price
         log.info("akash.price", cpu_core_hour=price.cpu_core_hour)
 
     return every(interval, publish, "akash-price", retry_after=5.0)
+
+
+def _rates(price: NetworkPrice) -> dict[str, float | None]:
+    """USD per resource-hour, rounded so float noise is not a price change."""
+    return {
+        "cpuCoreHour": round(price.cpu_core_hour, 9),
+        "memoryGbHour": round(price.memory_gb_hour, 9),
+        "storageGbHour": round(price.storage_gb_hour, 9),
+        "gpuHour": None if price.gpu_hour is None else round(price.gpu_hour, 9),
+    }

@@ -130,6 +130,16 @@ class JobRepository:
         )
         return [Job.from_row(r) for r in rows]
 
+    async def lock_billing(self, limit: int) -> list[Job]:
+        """Running jobs that accrue cost against a projection (cost threshold checks)."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM jobs.jobs WHERE status = 'running' AND hourly_rate_usd IS NOT NULL "
+            "AND projected_cost_usd > 0 AND cost_threshold_sent < 1e9 "
+            "ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit,
+        )
+        return [Job.from_row(r) for r in rows]
+
     async def lock_stale_cancels(self, requested_before: datetime, limit: int) -> list[Job]:
         rows = await self.conn.fetch(
             "SELECT * FROM jobs.jobs WHERE status = 'cancelling' AND cancel_requested_at <= $1 "

@@ -28,6 +28,7 @@ class Job:
     deadline_at: datetime | None = None
     ended_at: datetime | None = None
     cancel_requested_at: datetime | None = None
+    cost_threshold_sent: float = 0.0
     version: int = 0
     events: list[JobEvent] = field(default_factory=list)
 
@@ -73,6 +74,25 @@ class Job:
         self.events.append(recorded)
         return recorded
 
+    def crossed_cost_threshold(self, thresholds: list[float], now: datetime) -> JobEvent | None:
+        """Record `cost.threshold` for the highest fraction of the projected cost newly
+        crossed (once each; thresholds skipped over are covered by the higher one)."""
+        if not self.projected_cost_usd:
+            return None
+        fraction = self.cost_usd(now) / self.projected_cost_usd
+        crossed = [t for t in thresholds if self.cost_threshold_sent < t <= fraction]
+        if not crossed:
+            return None
+        self.cost_threshold_sent = max(crossed)
+        data = {
+            "threshold": self.cost_threshold_sent,
+            "costCurrent": round(self.cost_usd(now), 6),
+            "costProjected": round(self.projected_cost_usd, 6),
+        }
+        recorded = JobEvent(new_event_id(), self.id, JobEventType.COST_THRESHOLD, now, data)
+        self.events.append(recorded)
+        return recorded
+
     def record_lease(self, hourly_rate_usd: float | None, at: datetime) -> None:
         """Billing starts when the network leases resources, whatever status we show."""
         if hourly_rate_usd is not None and self.billing_started_at is None:
@@ -105,6 +125,7 @@ _COLUMNS = (
     "deadline_at",
     "ended_at",
     "cancel_requested_at",
+    "cost_threshold_sent",
     "version",
 )
 MUTABLE_COLUMNS = _COLUMNS[5:]

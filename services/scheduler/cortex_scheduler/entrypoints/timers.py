@@ -14,3 +14,10 @@ def timers(scheduler: Scheduler, interval: float) -> BackgroundTask:
                 continue
 
     return every(interval, tick, "timers")
+
+
+def cost_alerts(scheduler: Scheduler, thresholds: list[float], interval: float) -> BackgroundTask:
+    async def check() -> None:
+        await scheduler.announce_cost_thresholds(thresholds)
+
+    return every(interval, check, "cost-thresholds")

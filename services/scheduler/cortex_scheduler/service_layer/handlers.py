@@ -161,6 +161,22 @@ class Scheduler:
             uow.announce(job, event)
             await uow.commit()
 
+    async def announce_cost_thresholds(self, thresholds: list[float], limit: int = 1000) -> int:
+        """Publish `job.cost.threshold` when a running job's cost crosses a fraction of its
+        projected cost."""
+        now = utcnow()
+        announced = 0
+        async with self._uow() as uow:
+            for job in await uow.jobs.lock_billing(limit):
+                event = job.crossed_cost_threshold(thresholds, now)
+                if event is None:
+                    continue
+                await uow.jobs.save(job)
+                uow.announce(job, event)
+                announced += 1
+            await uow.commit()
+        return announced
+
     async def expire_due(self, limit: int = 200) -> int:
         """End running jobs past `startedAt + duration` as `expired`, and release them."""
         now = utcnow()
