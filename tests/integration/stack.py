@@ -126,6 +126,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_bid_collect=0.0,
             akash_status_interval=0.2,
             akash_price_refresh=overrides.get("price_refresh", 60),
+            akash_request_timeout=overrides.get("request_timeout", 30.0),
             claim_interval=0.2,
             akash_health_interval=overrides.get("health_interval", 0.2),
         )

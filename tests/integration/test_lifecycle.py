@@ -153,3 +153,32 @@ async def test_cost_thresholds_are_announced_while_a_job_runs(
         assert all(a["costCurrent"] >= a["threshold"] * a["costProjected"] for a in alerts)
     finally:
         await stop_stack(stack)
+
+
+async def test_a_create_whose_answer_is_lost_never_makes_a_second_deployment(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(nats_server.url, database_url, tmp_path)
+    try:
+        # Every Console call takes effect but answers 504: the create looks failed, yet made one.
+        await stack.control("POST", "/control/faults", {"loseAnswerRate": 1.0})
+        job = await stack.submit(command=["sleep", "0.5"])
+
+        async def deployed() -> bool:
+            return bool((await stack.devnet_state())["deployments"])
+
+        await wait_until(deployed, timeout=10)
+        await stack.control("DELETE", "/control/faults")
+        done = await stack.wait_for(job["id"], {"completed", "failed"}, timeout=30)
+        assert done["status"] == "completed", done
+
+        headers = {"x-api-key": stack.devnet.api_key}
+        async with stack.http.get(
+            stack.devnet.url + "/v1/deployments?skip=0&limit=100", headers=headers
+        ) as r:
+            listing = (await r.json())["data"]["deployments"]
+        named = [d for d in listing if d["deployment"].get("name") == job["id"]]
+        assert len(named) == 1, listing
+        await assert_nothing_open(stack)
+    finally:
+        await stop_stack(stack)

@@ -61,6 +61,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         return error_response(429, "Too many requests")
     if faults.api_error_rate and dice.random() < faults.api_error_rate:
         return error_response(500, "Internal server error (injected)")
+    if faults.lose_answer_rate and dice.random() < faults.lose_answer_rate:
+        await handler(request)
+        return error_response(504, "Gateway timeout (injected: the call took effect)")
     return await handler(request)
 
 

@@ -15,6 +15,8 @@ class Faults(BaseModel):
     api_error_rate: float = Field(0.0, alias="apiErrorRate", ge=0, le=1)
     rate_limit_rate: float = Field(0.0, alias="rateLimitRate", ge=0, le=1)
     slow_ms: int = Field(0, alias="slowMs", ge=0)
+    # The call takes effect, but its answer is lost (504): how a timeout after a write looks.
+    lose_answer_rate: float = Field(0.0, alias="loseAnswerRate", ge=0, le=1)
     offline: bool = False
     insufficient_funds: bool = Field(False, alias="insufficientFunds")
 

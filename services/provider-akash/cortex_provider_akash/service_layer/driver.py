@@ -66,6 +66,7 @@ class Driver:
                 if d.state in (S.LEASED, S.RUNNING):
                     await self._watch(d, flag)
         except CancelRequested:
+            await self._adopt_lost_create(d)
             _, reason = await self.store.cancel_flag(d.job_id)
             d.outcome = Outcome("released", reason or "cancelled")
             d.state = S.FINISHING
@@ -107,6 +108,7 @@ class Driver:
                 d.dseq = await self.console.create_deployment(document, d.job_id, hours)
             except ConsoleError as exc:
                 if not exc.retryable or attempt >= self.s.akash_max_retries:
+                    await self._adopt_lost_create(d)
                     await self._decide(
                         d, Outcome("failed", f"Akash refused the deployment: {exc.message}")
                     )
@@ -116,6 +118,12 @@ class Driver:
         d.state = S.BIDDING
         await self.store.save(d)
         log.info("akash.deployment_created", job_id=d.job_id, dseq=d.dseq)
+
+    async def _adopt_lost_create(self, d: Deployment) -> None:
+        """A create whose answer we never saw may still have made a deployment: find it by
+        name, so that ending the job closes it instead of leaving it billed."""
+        if d.state is S.CREATING and d.dseq is None:
+            d.dseq = await self.console.find_deployment(d.job_id)
 
     async def _lease(self, d: Deployment, flag: asyncio.Event) -> None:
         assert d.dseq is not None
