@@ -39,6 +39,7 @@ class JobEventType(StrEnum):
     CANCELLED = "cancelled"
     # Informative: recorded and published, never a transition.
     COST_THRESHOLD = "cost.threshold"
+    EXTENDED = "extended"
 
 
 _S, _E = JobStatus, JobEventType

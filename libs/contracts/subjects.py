@@ -7,6 +7,7 @@ RPC_JOB_CREATE = "cortex.rpc.job.create"
 RPC_JOB_GET = "cortex.rpc.job.get"
 RPC_JOB_LIST = "cortex.rpc.job.list"
 RPC_JOB_CANCEL = "cortex.rpc.job.cancel"
+RPC_JOB_EXTEND = "cortex.rpc.job.extend"
 
 # Work for the provider services: stream PROVIDER_WORK, one durable consumer per network.
 PROVIDER_WORK_STREAM = "PROVIDER_WORK"
@@ -49,6 +50,11 @@ def job_event(job_id: str, event_type: str) -> str:
 def provider_event(network: str, event_type: str) -> str:
     """`cortex.events.provider.akash.status.changed` for `provider.status.changed`."""
     return f"cortex.events.provider.{network}.{event_type.removeprefix('provider.')}"
+
+
+def provider_rpc(network: str, verb: str) -> str:
+    """`cortex.rpc.provider.akash.extend`: asked of a provider service, answered at once."""
+    return f"cortex.rpc.provider.{network}.{verb}"
 
 
 def heartbeat(service: str) -> str:

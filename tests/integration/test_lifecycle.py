@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,33 @@ async def test_a_create_whose_answer_is_lost_never_makes_a_second_deployment(
         await assert_nothing_open(stack)
     finally:
         await stop_stack(stack)
+
+
+async def test_extend_a_running_job_within_the_akash_runtime_limit(stack: Stack) -> None:
+    job = await stack.submit(command=["sleep", "30"], duration=2)
+    await stack.wait_for(job["id"], {"running"})
+    status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/extend", json={"duration": 600})
+    assert status == 200, body
+    assert body["data"]["duration"] == 602
+    detail = await stack.job(job["id"])
+    assert next(e for e in detail["events"] if e["type"] == "extended")["duration"] == 602
+
+    # Past its original 2 s it keeps running: the deadline moved.
+    await asyncio.sleep(2.5)  # the old deadline (2 s after start) has passed
+    assert (await stack.job(job["id"]))["status"] == "running"
+
+    # Past the deployment's 1 h runtime limit Akash cannot go: 409 with the reason.
+    status, _, body = await stack.call(
+        "POST", f"{JOBS}/{job['id']}/extend", json={"duration": 4000}
+    )
+    assert status == 409 and body["error"]["code"] == "PROVIDER_CONFLICT"
+    assert "runtime limit" in body["error"]["message"]
+    assert (await stack.job(job["id"]))["duration"] == 602
+    await stack.call("POST", f"{JOBS}/{job['id']}/cancel")
+    await stack.wait_for(job["id"], {"cancelled"})
+
+    status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/extend", json={"duration": 10})
+    assert status == 409 and body["error"]["code"] == "JOB_NOT_RUNNING"
+    for bad in ({"duration": 0}, {"duration": "10"}, {"minutes": 5}):
+        status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/extend", json=bad)
+        assert status == 400, bad

@@ -34,6 +34,7 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_get(JOBS, jobs.list_jobs)
     app.router.add_get(JOBS + "/{job_id}", jobs.get_job)
     app.router.add_post(JOBS + "/{job_id}/cancel", jobs.cancel_job)
+    app.router.add_post(JOBS + "/{job_id}/extend", jobs.extend_job)
     providers_path = "/api/plugin-core/providers"
     app.router.add_get(providers_path, providers.list_providers)
     app.router.add_get(providers_path + "/{provider_id}", providers.get_provider)

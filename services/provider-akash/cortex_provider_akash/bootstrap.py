@@ -10,6 +10,7 @@ from cortex_provider_akash.adapters.console import ConsoleClient
 from cortex_provider_akash.adapters.provider_gateway import LeaseGateway
 from cortex_provider_akash.adapters.reporter import Reporter
 from cortex_provider_akash.adapters.store import DeploymentStore
+from cortex_provider_akash.entrypoints import rpc
 from cortex_provider_akash.entrypoints.work import NETWORK, WorkConsumer
 from cortex_provider_akash.service_layer.claims import ClaimLoop
 from cortex_provider_akash.service_layer.driver import Driver
@@ -59,10 +60,12 @@ class AkashService:
         self.health.start()
         self.claims.start()
         await self.work.start()
+        self.rpc = await rpc.serve(self.nc, self.store, self.console)
         self.heartbeat.start()
 
     async def stop(self) -> None:
         await self.heartbeat.stop()
+        await self.rpc.unsubscribe()
         await self.work.stop()
         await self.claims.stop()
         await self.prices.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts import subjects
 from contracts.job import SpecLimits
 from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
@@ -13,7 +14,7 @@ from cortex_scheduler.entrypoints.timers import cost_alerts, timers
 from cortex_scheduler.service_layer.handlers import Scheduler
 from cortex_scheduler.settings import SchedulerSettings
 from runtime.database import close_pool, create_pool
-from runtime.messaging import connect, ensure_streams
+from runtime.messaging import call_rpc, connect, ensure_streams
 from runtime.migrations import apply_migrations
 from runtime.service import heartbeat
 from runtime.settings import ServiceSettings
@@ -33,9 +34,13 @@ class SchedulerService:
         await ensure_streams(self.js)
         await self.prices.start(self.js)
         self.relay = OutboxRelay(self.pool, self.nc, s.outbox_batch, s.outbox_poll_interval)
-        limits = SpecLimits(providers=s.provider_set)
+        limits = SpecLimits(providers=s.provider_set, max_duration_seconds=s.max_duration_seconds)
+
+        async def ask_provider(network: str, verb: str, body: dict[str, Any]) -> Any:
+            return await call_rpc(self.nc, subjects.provider_rpc(network, verb), body, timeout=10)
+
         self.scheduler = Scheduler(
-            self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake
+            self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake, ask_provider
         )
         self.batcher = rpc.CreateBatcher(self.scheduler, s.create_batch)
         self.reports = report_consumer(self.js, self.scheduler, s.report_batch)

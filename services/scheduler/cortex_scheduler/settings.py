@@ -11,6 +11,7 @@ class SchedulerSettings(ServiceSettings):
     # A cancel the network never confirms still ends the job after this long.
     cancel_timeout: float = 60.0
     timer_interval: float = 0.5
+    max_duration_seconds: int = 30 * 24 * 3600
     # Fractions of a job's projected cost announced as job.cost.threshold when crossed.
     cost_thresholds: str = "0.5,0.8,1.0"
     cost_check_interval: float = 5.0

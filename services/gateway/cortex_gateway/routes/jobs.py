@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from contracts import subjects
 from contracts.job import JobSpec, new_job_id
@@ -63,6 +64,25 @@ async def get_job(request: web.Request) -> web.Response:
     key = require(request, "jobs:read")
     payload = {"tenant": key.tenant, "id": request.match_info["job_id"]}
     return ok(await call_rpc(ctx.nc, subjects.RPC_JOB_GET, payload, ctx.settings.rpc_timeout))
+
+
+class ExtendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duration: Annotated[StrictInt, Field(ge=1)]  # seconds to add
+
+
+async def extend_job(request: web.Request) -> web.Response:
+    """Run a running job `duration` seconds longer, where its network supports it."""
+    ctx = GatewayContext.of(request)
+    key = require(request, "jobs:write")
+    body = parse_model(
+        ExtendRequest, object_body(await json_body(request, ctx.settings.max_body_bytes))
+    )
+    payload = {"tenant": key.tenant, "id": request.match_info["job_id"], "duration": body.duration}
+    return ok(
+        await call_rpc(ctx.nc, subjects.RPC_JOB_EXTEND, payload, ctx.settings.rpc_timeout + 10)
+    )
 
 
 async def cancel_job(request: web.Request) -> web.Response:

@@ -90,6 +90,10 @@ class DeploymentStore:
             d.outcome.to_dict() if d.outcome else None,
         )
 
+    async def get(self, job_id: str) -> Deployment | None:
+        row = await self._pool.fetchrow("SELECT * FROM akash.deployments WHERE job_id = $1", job_id)
+        return None if row is None else Deployment.from_row(row)
+
     async def cancel_flag(self, job_id: str) -> tuple[bool, str | None]:
         row = await self._pool.fetchrow(
             "SELECT cancel_requested, cancel_reason FROM akash.deployments WHERE job_id = $1",

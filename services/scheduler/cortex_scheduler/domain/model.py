@@ -93,6 +93,17 @@ class Job:
         self.events.append(recorded)
         return recorded
 
+    def extend(self, extra_seconds: int, at: datetime) -> JobEvent:
+        """Run `extra_seconds` longer; the network has already agreed."""
+        total = int(self.spec["duration"]) + extra_seconds
+        self.spec = {**self.spec, "duration": total}
+        if self.deadline_at is not None:
+            self.deadline_at += timedelta(seconds=extra_seconds)
+        data = {"duration": total, "extendedBy": extra_seconds}
+        recorded = JobEvent(new_event_id(), self.id, JobEventType.EXTENDED, at, data)
+        self.events.append(recorded)
+        return recorded
+
     def record_lease(self, hourly_rate_usd: float | None, at: datetime) -> None:
         """Billing starts when the network leases resources, whatever status we show."""
         if hourly_rate_usd is not None and self.billing_started_at is None:
@@ -128,4 +139,4 @@ _COLUMNS = (
     "cost_threshold_sent",
     "version",
 )
-MUTABLE_COLUMNS = _COLUMNS[5:]
+MUTABLE_COLUMNS = ("spec", *_COLUMNS[5:])  # spec changes when a job is extended

@@ -102,9 +102,13 @@ async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[
     async def cancel(body: dict[str, Any]) -> Any:
         return await scheduler.cancel_job(body["tenant"], body["id"])
 
+    async def extend(body: dict[str, Any]) -> Any:
+        return await scheduler.extend_job(body["tenant"], body["id"], int(body["duration"]))
+
     return [
         await serve_rpc(nc, subjects.RPC_JOB_CREATE, create, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_GET, get, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_LIST, list_, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_CANCEL, cancel, QUEUE),
+        await serve_rpc(nc, subjects.RPC_JOB_EXTEND, extend, QUEUE),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from cortex_scheduler.service_layer.unit_of_work import UnitOfWork
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
+AskProvider = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,14 @@ class Scheduler:
         limits: SpecLimits,
         cancel_timeout: float,
         on_commit: Callable[[], None],
+        ask_provider: AskProvider | None = None,
     ) -> None:
         self._pool = pool
         self._prices = prices
         self.limits = limits
         self._cancel_timeout = cancel_timeout
         self._on_commit = on_commit
+        self._ask_provider = ask_provider
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._pool, self._on_commit)
@@ -133,6 +136,34 @@ class Scheduler:
             )
             await uow.commit()
         return {"id": job.id, "status": job.status.value}
+
+    async def extend_job(self, tenant: str, job_id: str, extra_seconds: int) -> dict[str, Any]:
+        """Let a running job run longer, where its network agrees (409 where it cannot)."""
+        async with self._uow() as uow:
+            job = await uow.jobs.lock(job_id, tenant)
+            if job is None:
+                raise _not_found(job_id)
+            if job.status is not JobStatus.RUNNING:
+                raise ApiError(
+                    ErrorCode.JOB_NOT_RUNNING,
+                    f"Job {job_id} is {job.status.value}; only running jobs can be extended",
+                    {"id": job_id, "status": job.status.value},
+                )
+            total = int(job.spec["duration"]) + extra_seconds
+            if total > self.limits.max_duration_seconds:
+                raise ApiError(
+                    ErrorCode.VALIDATION_ERROR,
+                    f"duration would become {total} s, over the maximum of "
+                    f"{self.limits.max_duration_seconds} s",
+                    [{"field": "duration", "rule": "max_total", "message": "too long in total"}],
+                )
+            assert self._ask_provider is not None
+            await self._ask_provider(job.provider, "extend", {"jobId": job.id, "duration": total})
+            event = job.extend(extra_seconds, utcnow())
+            await uow.jobs.save(job)
+            uow.announce(job, event)
+            await uow.commit()
+        return views.detail(job, utcnow())
 
     async def apply_report(self, report: JobReport) -> None:
         """Apply what a network said about a job, where the transition table allows it."""
