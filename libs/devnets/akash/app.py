@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import shutil
-import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from devnets.akash.console_api import NETWORK, RANDOM
 from devnets.akash.http import error_middleware
 from devnets.akash.network import AkashNetwork
 from devnets.akash.settings import AkashDevnetSettings
+from devnets.serving import close_server, serve_app, work_dir_or_temp
 
 
 def build_app(network: AkashNetwork, seed: int | None = None) -> web.Application:
@@ -47,34 +44,18 @@ class AkashDevnet:
             return
         self._stopped = True
         await self.network.shutdown()
-        await self._runner.cleanup()
-        if self._temp_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, self._temp_dir, True)
+        await close_server(self._runner, self._temp_dir)
 
 
 async def start_akash_devnet(settings: AkashDevnetSettings | None = None) -> AkashDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or AkashDevnetSettings()
-    temp_dir = None if settings.work_dir else Path(tempfile.mkdtemp(prefix="akash-devnet-"))
-    work_dir = settings.work_dir or temp_dir
-    assert work_dir is not None
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "akash-devnet-")
     network = AkashNetwork(settings, work_dir)
     app = build_app(network, settings.random_seed)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    url = f"http://{settings.host}:{_bound_port(site)}"
+    runner, url = await serve_app(app, settings.host, settings.port)
     network.base_url = url
     network.start()
     return AkashDevnet(
         url=url, api_key=settings.api_key, network=network, _runner=runner, _temp_dir=temp_dir
     )
-
-
-def _bound_port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp exposes the listening sockets only here
-    assert isinstance(server, asyncio.base_events.Server)
-    sock: socket.socket = server.sockets[0]
-    port: int = sock.getsockname()[1]
-    return port

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import shutil
-import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from devnets.golem.http import error_middleware, gate_middleware
 from devnets.golem.keys import NETWORK
 from devnets.golem.network import GolemNetwork
 from devnets.golem.settings import GolemDevnetSettings
+from devnets.serving import close_server, serve_app, work_dir_or_temp
 
 
 def build_app(network: GolemNetwork) -> web.Application:
@@ -52,35 +49,20 @@ class GolemDevnet:
             return
         self._stopped = True
         await self.network.shutdown()
-        await self._runner.cleanup()
-        if self._temp_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, self._temp_dir, True)
+        await close_server(self._runner, self._temp_dir)
 
 
 async def start_golem_devnet(settings: GolemDevnetSettings | None = None) -> GolemDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or GolemDevnetSettings()
-    temp_dir = None if settings.work_dir else Path(tempfile.mkdtemp(prefix="golem-devnet-"))
-    work_dir = settings.work_dir or temp_dir
-    assert work_dir is not None
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "golem-devnet-")
     network = GolemNetwork(settings, work_dir)
-    runner = web.AppRunner(build_app(network), handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    runner, url = await serve_app(build_app(network), settings.host, settings.port)
     network.start()
     return GolemDevnet(
-        url=f"http://{settings.host}:{_bound_port(site)}",
+        url=url,
         app_key=settings.app_key,
         network=network,
         _runner=runner,
         _temp_dir=temp_dir,
     )
-
-
-def _bound_port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp exposes the listening sockets only here
-    assert isinstance(server, asyncio.base_events.Server)
-    sock: socket.socket = server.sockets[0]
-    port: int = sock.getsockname()[1]
-    return port

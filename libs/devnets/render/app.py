@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import shutil
-import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from devnets.render.guard import PLATFORM, RANDOM, guard_middleware
 from devnets.render.http import error_middleware
 from devnets.render.platform import RenderPlatform
 from devnets.render.settings import RenderDevnetSettings
+from devnets.serving import close_server, serve_app, work_dir_or_temp
 
 
 def build_app(platform: RenderPlatform, seed: int | None = None) -> web.Application:
@@ -49,37 +46,22 @@ class RenderDevnet:
             return
         self._stopped = True
         await self.platform.shutdown()
-        await self._runner.cleanup()
-        if self._temp_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, self._temp_dir, True)
+        await close_server(self._runner, self._temp_dir)
 
 
 async def start_render_devnet(settings: RenderDevnetSettings | None = None) -> RenderDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or RenderDevnetSettings()
-    temp_dir = None if settings.work_dir else Path(tempfile.mkdtemp(prefix="render-devnet-"))
-    work_dir = settings.work_dir or temp_dir
-    assert work_dir is not None
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "render-devnet-")
     platform = RenderPlatform(settings, work_dir)
-    runner = web.AppRunner(
-        build_app(platform, settings.random_seed), handle_signals=False, shutdown_timeout=1.0
+    runner, url = await serve_app(
+        build_app(platform, settings.random_seed), settings.host, settings.port
     )
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
     platform.start()
     return RenderDevnet(
-        url=f"http://{settings.host}:{_bound_port(site)}",
+        url=url,
         api_key=settings.api_key,
         platform=platform,
         _runner=runner,
         _temp_dir=temp_dir,
     )
-
-
-def _bound_port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp exposes the listening sockets only here
-    assert isinstance(server, asyncio.base_events.Server)
-    sock: socket.socket = server.sockets[0]
-    port: int = sock.getsockname()[1]
-    return port

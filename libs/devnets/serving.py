@@ -1,0 +1,96 @@
+"""Scaffolding shared by the devnets: serve an aiohttp app on host/port, work dirs, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from aiohttp import web
+
+SettingsT = TypeVar("SettingsT")
+
+
+class RunningDevnet(Protocol):
+    """What the CLI needs from a started devnet."""
+
+    @property
+    def url(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+def work_dir_or_temp(work_dir: Path | None, prefix: str) -> tuple[Path, Path | None]:
+    """The work dir to use, and the temp dir made for it (None when `work_dir` was given)."""
+    temp_dir = None if work_dir else Path(tempfile.mkdtemp(prefix=prefix))
+    chosen = work_dir or temp_dir
+    assert chosen is not None
+    return chosen, temp_dir
+
+
+async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Serve `app` on host/port (0 = any free port); the runner and the real base URL."""
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, f"http://{host}:{_bound_port(site)}"
+
+
+async def close_server(runner: web.AppRunner, temp_dir: Path | None) -> None:
+    """Stop the HTTP server, then remove the temp work dir if one was made."""
+    await runner.cleanup()
+    if temp_dir is not None:
+        await asyncio.to_thread(shutil.rmtree, temp_dir, True)
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp exposes the listening sockets only here
+    assert isinstance(server, asyncio.base_events.Server)
+    sock: socket.socket = server.sockets[0]
+    port: int = sock.getsockname()[1]
+    return port
+
+
+def devnet_arg_parser(
+    name: str, description: str | None, key_flag: str, key_default: str
+) -> argparse.ArgumentParser:
+    """A parser with `--host --port <key_flag> --work-dir`; callers add their own flags."""
+    parser = argparse.ArgumentParser(prog=f"python -m devnets.{name}", description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port")
+    parser.add_argument(key_flag, default=key_default)
+    parser.add_argument("--work-dir", type=Path, default=None, help="default: a temp dir")
+    return parser
+
+
+def run_devnet_cli(
+    name: str,
+    settings: SettingsT,
+    start: Callable[[SettingsT], Awaitable[RunningDevnet]],
+) -> None:
+    """Start the devnet, print where it listens, run until SIGINT/SIGTERM, then stop it."""
+    asyncio.run(_serve(name, settings, start))
+
+
+async def _serve(
+    name: str,
+    settings: SettingsT,
+    start: Callable[[SettingsT], Awaitable[RunningDevnet]],
+) -> None:
+    devnet = await start(settings)
+    print(f"{name} devnet listening on {devnet.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await devnet.stop()
