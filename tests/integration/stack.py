@@ -100,7 +100,12 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 15) 
 
 async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overrides: Any) -> Stack:
     devnet = await start_akash_devnet(
-        AkashDevnetSettings(work_dir=work_dir / "devnet", zero_delay=True, stop_grace_seconds=1.0)
+        AkashDevnetSettings(
+            work_dir=work_dir / "devnet",
+            zero_delay=True,
+            stop_grace_seconds=1.0,
+            enforce_memory_limit=overrides.get("enforce_memory_limit", False),
+        )
     )
     common: dict[str, Any] = {
         "nats_url": nats_url,

@@ -213,3 +213,20 @@ async def test_extend_a_running_job_within_the_akash_runtime_limit(stack: Stack)
     for bad in ({"duration": 0}, {"duration": "10"}, {"minutes": 5}):
         status, _, body = await stack.call("POST", f"{JOBS}/{job['id']}/extend", json=bad)
         assert status == 400, bad
+
+
+async def test_a_job_over_its_memory_limit_fails_out_of_memory(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(nats_server.url, database_url, tmp_path, enforce_memory_limit=True)
+    try:
+        hog = "x = bytearray(1024 * 1024 * 1024); print(len(x))"
+        job = await stack.submit(
+            image="python:3.11-slim", memory="256Mi", command=["python3", "-c", hog]
+        )
+        done = await stack.wait_for(job["id"], {"completed", "failed"})
+        assert done["status"] == "failed", done
+        assert "out of memory" in done["reason"]
+        await assert_nothing_open(stack)
+    finally:
+        await stop_stack(stack)
