@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import statistics
-import sys
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
@@ -19,6 +17,7 @@ import yaml
 
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
 from devnets.akash.settings import default_providers
+from tests.integration.devnets.helpers import assert_cli_serves_and_stops, eventually
 
 SMALL = {"cpu": 0.1, "memory": "64Mi", "storage": "128Mi"}
 SMALL_BYTES = (100, 64 * 2**20, 128 * 2**20)
@@ -124,16 +123,6 @@ def sdl(
         "deployment": {"app": {"dcloud": {"profile": "app", "count": 1}}},
     }
     return yaml.safe_dump(doc)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)
 
 
 def reasons(events: list[dict[str, Any]]) -> list[str]:
@@ -473,38 +462,6 @@ async def test_runtime_limit_closes_the_deployment(fast_devnet: AkashDevnet) -> 
         assert transferred >= price * 583
 
 
-async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devnets.akash",
-        "--port",
-        "0",
-        "--api-key",
-        "k1",
-        "--work-dir",
-        str(tmp_path),
-        "--zero-delay",
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line.startswith("akash devnet listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1].strip()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(url + "/v1/deployments", headers={"x-api-key": "k1"}) as response,
-        ):
-            assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 10) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
 async def _ready(client: Client, dseq: str) -> bool:
     status = await client.status(dseq)
     return bool(status["services"]["app"]["ready_replicas"] == 1)
@@ -515,3 +472,9 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) -> None:
+    await assert_cli_serves_and_stops(
+        "akash", "--api-key", "/v1/deployments", {"x-api-key": "k1"}, tmp_path
+    )

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import psutil
 import pytest
 import pytest_asyncio
 
 from devnets.golem import GolemDevnet, GolemDevnetSettings, start_golem_devnet, task_package
 from devnets.golem.settings import default_providers
+from tests.integration.devnets.helpers import alive, assert_cli_serves_and_stops, eventually
 
 PROVIDERS = {p.name: p for p in default_providers()}
 NOTE_INTERVAL = 0.3
@@ -177,23 +175,6 @@ def run(script: str) -> dict[str, Any]:
 
 
 START: dict[str, Any] = {"start": {}}
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def expected_cost(offer: dict[str, Any], usage: list[float]) -> Decimal:
@@ -526,34 +507,6 @@ async def test_nothing_is_left_open(client: Client) -> None:
 
 
 async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devnets.golem",
-        "--port",
-        "0",
-        "--app-key",
-        "k1",
-        "--work-dir",
-        str(tmp_path),
-        "--zero-delay",
-        stdout=asyncio.subprocess.PIPE,
+    await assert_cli_serves_and_stops(
+        "golem", "--app-key", f"{PAYMENT}/allocations", {"Authorization": "Bearer k1"}, tmp_path
     )
-    assert process.stdout is not None
-    try:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line.startswith("golem devnet listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1].strip()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(
-                url + f"{PAYMENT}/allocations", headers={"Authorization": "Bearer k1"}
-            ) as response,
-        ):
-            assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 10) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()

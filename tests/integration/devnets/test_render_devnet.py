@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import psutil
 import pytest
 import pytest_asyncio
 
 from devnets.render import RenderDevnet, RenderDevnetSettings, start_render_devnet
+from tests.integration.devnets.helpers import alive, assert_cli_serves_and_stops, eventually
 
 NAMES = itertools.count(1)
 EXIT_LINE = "==> Exited with status {}"
@@ -95,23 +94,6 @@ class Client:
         async with self.session.request(method, self.url + path, json=body) as response:
             assert response.status == 200, await response.text()
             return await response.json()
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -325,32 +307,6 @@ async def test_nothing_left_running(client: Client) -> None:
 
 
 async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devnets.render",
-        "--port",
-        "0",
-        "--api-key",
-        "k1",
-        "--work-dir",
-        str(tmp_path),
-        "--zero-delay",
-        stdout=asyncio.subprocess.PIPE,
+    await assert_cli_serves_and_stops(
+        "render", "--api-key", "/owners", {"Authorization": "Bearer k1"}, tmp_path
     )
-    assert process.stdout is not None
-    try:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line.startswith("render devnet listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1].strip()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(url + "/owners", headers={"Authorization": "Bearer k1"}) as response,
-        ):
-            assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 10) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
