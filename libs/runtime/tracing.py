@@ -8,6 +8,8 @@ import structlog
 
 REQUEST_ID_HEADER = "Cortex-Request-Id"
 JOB_ID_HEADER = "Cortex-Job-Id"
+# The tenant a public job event belongs to (the notifier routes webhooks by it).
+TENANT_HEADER = "Cortex-Tenant"
 
 
 def new_request_id() -> str:

@@ -18,7 +18,7 @@ from cortex_scheduler.adapters.repository import JobRepository
 from cortex_scheduler.domain import views
 from cortex_scheduler.domain.model import Job, JobEvent
 from runtime import codec
-from runtime.tracing import headers_for
+from runtime.tracing import TENANT_HEADER, headers_for
 
 
 class UnitOfWork:
@@ -69,7 +69,7 @@ class UnitOfWork:
                 subject=subjects.job_event(job.id, event.type.value),
                 msg_id=event.id,
                 payload=codec.dumps(envelope(event.id, f"job.{event.type.value}", event.at, data)),
-                headers=headers_for(request_id, job.id),
+                headers={**headers_for(request_id, job.id), TENANT_HEADER: job.tenant},
             )
         )
 
