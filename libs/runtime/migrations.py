@@ -12,10 +12,16 @@ from runtime.logging import get_logger
 log = get_logger(__name__)
 
 
-async def apply_migrations(pool: asyncpg.Pool, package: str, schema: str) -> list[str]:
-    """Apply `<package>/migrations/NNNN_*.sql` not yet recorded in `<schema>.schema_migrations`."""
+async def apply_migrations(
+    pool: asyncpg.Pool, package: str, schema: str, prefix: str = ""
+) -> list[str]:
+    """Apply `<package>/migrations/NNNN_*.sql` not yet recorded in `<schema>.schema_migrations`.
+
+    `{schema}` in the SQL becomes `schema`, so a library can own tables that several services
+    keep in schemas of their own; `prefix` keeps its versions apart from the service's.
+    """
     files = sorted(
-        (item.name, item.read_text())
+        (prefix + item.name, item.read_text().replace("{schema}", schema))
         for item in resources.files(package).joinpath("migrations").iterdir()
         if item.name.endswith(".sql")
     )

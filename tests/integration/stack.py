@@ -13,12 +13,13 @@ import aiohttp
 
 from cortex_gateway.bootstrap import GatewayService
 from cortex_gateway.settings import GatewaySettings, RateLimit
-from cortex_provider_akash.bootstrap import AkashService
+from cortex_provider_akash.bootstrap import build as build_akash
 from cortex_provider_akash.settings import AkashSettings
 from cortex_scheduler.bootstrap import SchedulerService
 from cortex_scheduler.settings import SchedulerSettings
 from devnets.akash.app import AkashDevnet, start_akash_devnet
 from devnets.akash.settings import AkashDevnetSettings
+from provider_runtime.service import ProviderService
 
 ADMIN_KEY = "ctx_test_admin_" + secrets.token_hex(8)
 JOBS = "/api/plugin-core/jobs"
@@ -39,7 +40,7 @@ class Stack:
     devnet: AkashDevnet
     scheduler: SchedulerService
     gateway: GatewayService
-    akash: AkashService
+    akash: ProviderService
     http: aiohttp.ClientSession
     key: str = ADMIN_KEY
     extra: dict[str, Any] = field(default_factory=dict)
@@ -121,7 +122,7 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
         )
     )
-    akash = AkashService(
+    akash = build_akash(
         AkashSettings(
             **common,
             akash_api_url=devnet.url,
@@ -130,10 +131,10 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_poll_interval=0.05,
             akash_bid_collect=0.0,
             akash_status_interval=0.2,
-            akash_price_refresh=overrides.get("price_refresh", 60),
+            price_refresh=overrides.get("price_refresh", 60),
             akash_request_timeout=overrides.get("request_timeout", 30.0),
             claim_interval=0.2,
-            akash_health_interval=overrides.get("health_interval", 0.2),
+            health_interval=overrides.get("health_interval", 0.2),
         )
     )
     gateway = GatewayService(

@@ -2,9 +2,9 @@ import yaml
 
 from contracts.job import JobSpec
 from cortex_provider_akash.adapters.console import Bid
+from cortex_provider_akash.adapters.network import exit_code
 from cortex_provider_akash.adapters.sdl import build_sdl
 from cortex_provider_akash.domain.model import hourly_usd
-from cortex_provider_akash.service_layer.driver import _exit_code
 
 
 def test_bid_price_to_usd_per_hour_matches_the_brief() -> None:
@@ -63,5 +63,5 @@ def test_bids_accept_both_id_spellings() -> None:
 
 
 def test_exit_code_from_kubeevent_note() -> None:
-    assert _exit_code("container exited with code 3", 1) == 3
-    assert _exit_code("container exited", 1) == 1
+    assert exit_code("container exited with code 3", 1) == 3
+    assert exit_code("container exited", 1) == 1

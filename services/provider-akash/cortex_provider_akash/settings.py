@@ -6,13 +6,11 @@ import socket
 
 from pydantic import Field
 
-from runtime.settings import ServiceSettings
+from provider_runtime.settings import ProviderSettings
 
 
-class AkashSettings(ServiceSettings):
+class AkashSettings(ProviderSettings):
     service_name: str = "provider-akash"
-    # Stable across restarts so a restarted instance resumes its own deployments at once;
-    # replicas of this service must each set a distinct CORTEX_INSTANCE_ID.
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-provider-akash")
     akash_api_url: str = "https://console-api.akash.network"
     akash_api_key: str = ""
@@ -29,9 +27,4 @@ class AkashSettings(ServiceSettings):
     akash_status_interval: float = 5.0
     akash_request_timeout: float = 30.0
     akash_max_retries: int = 5
-    akash_price_refresh: float = 300.0
-    akash_health_interval: float = 5.0
     akash_jwt_ttl: int = 3600
-    max_active_deployments: int = 32
-    claim_ttl: float = 15.0
-    claim_interval: float = 2.0

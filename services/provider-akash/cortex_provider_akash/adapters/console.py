@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from provider_runtime.network import NetworkError, backoff
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
-class ConsoleError(Exception):
+class ConsoleError(NetworkError):
     """Console answered with an error (or not at all: status 0)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"Akash Console error {status}: {message}")
-        self.status = status
-        self.message = message
-
-    @property
-    def retryable(self) -> bool:
-        return self.status == 0 or self.status in RETRYABLE
+        super().__init__(status, message, network="Akash Console")
 
 
 @dataclass(frozen=True)
@@ -54,11 +47,6 @@ class Bid:
             amount=float(price.get("amount", "inf")),
             created_at=str(bid.get("created_at", "")),
         )
-
-
-def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2**attempt))
 
 
 class ConsoleClient:

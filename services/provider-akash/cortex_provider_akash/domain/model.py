@@ -1,70 +1,37 @@
-"""A job's deployment on Akash and the states it passes through in this service."""
+"""What Akash knows a job by, and how its prices turn into USD."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 
-class DeploymentState(StrEnum):
-    NEW = "new"  # recorded, nothing on the network yet
-    CREATING = "creating"  # a create call may have reached Console: look it up by name first
-    BIDDING = "bidding"  # deployment exists (dseq), waiting for an acceptable bid
-    LEASED = "leased"  # lease created: the network bills from here
-    RUNNING = "running"  # the workload started
-    FINISHING = "finishing"  # outcome decided; closing the deployment and reporting it
-    CLOSED = "closed"  # closed on the network and reported: nothing left to do
-
-
 @dataclass
-class Outcome:
-    """How the job ended on the network, reported once the deployment is closed."""
+class AkashHandle:
+    """The deployment's ids on Akash, kept in `Deployment.handle`.
 
-    kind: str  # completed | failed | released
-    reason: str | None = None
-    exit_code: int | None = None
+    `creating` is saved before the create call: a deployment that exists although we never
+    saw the answer is then looked up by name instead of being left open and billed.
+    """
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "reason": self.reason, "exitCode": self.exit_code}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(data["kind"], data.get("reason"), data.get("exitCode"))
-
-
-@dataclass
-class Deployment:
-    job_id: str
-    tenant: str
-    spec: dict[str, Any] | None
-    state: DeploymentState
     dseq: str | None = None
     gseq: int | None = None
     oseq: int | None = None
     provider: str | None = None
-    hourly_rate_usd: float | None = None
-    outcome: Outcome | None = None
-    cancel_requested: bool = False
-    cancel_reason: str | None = None
+    creating: bool = False
 
     @classmethod
-    def from_row(cls, row: Any) -> Deployment:
-        outcome = row["outcome"]
+    def of(cls, handle: dict[str, Any]) -> AkashHandle:
         return cls(
-            job_id=row["job_id"],
-            tenant=row["tenant"],
-            spec=row["spec"],
-            state=DeploymentState(row["state"]),
-            dseq=row["dseq"],
-            gseq=row["gseq"],
-            oseq=row["oseq"],
-            provider=row["provider"],
-            hourly_rate_usd=row["hourly_rate_usd"],
-            outcome=Outcome.from_dict(outcome) if outcome else None,
-            cancel_requested=row["cancel_requested"],
-            cancel_reason=row["cancel_reason"],
+            dseq=handle.get("dseq"),
+            gseq=handle.get("gseq"),
+            oseq=handle.get("oseq"),
+            provider=handle.get("provider"),
+            creating=bool(handle.get("creating")),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v not in (None, False)}
 
 
 def hourly_usd(amount_per_block: float, block_seconds: float, usd_per_token: float) -> float:

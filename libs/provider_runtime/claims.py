@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from cortex_provider_akash.adapters.store import DeploymentStore
-from cortex_provider_akash.domain.model import Deployment
-from cortex_provider_akash.service_layer.driver import Driver
+from provider_runtime.driver import Driver
+from provider_runtime.model import Deployment
+from provider_runtime.store import DeploymentStore
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -93,7 +93,7 @@ class ClaimLoop:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("akash.drive_failed", job_id=job_id)
+            log.exception("deployment.drive_failed", job_id=job_id)
             await asyncio.sleep(1)  # the next claim round retries from the persisted step
         finally:
             self._tasks.pop(job_id, None)

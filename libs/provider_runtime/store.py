@@ -1,4 +1,4 @@
-"""This service's deployment handles in PostgreSQL (schema `akash`), with ownership claims."""
+"""Deployment handles in PostgreSQL (schema = the network's name), with ownership claims."""
 
 from __future__ import annotations
 
@@ -6,17 +6,23 @@ from typing import Any
 
 import asyncpg
 
-from cortex_provider_akash.domain.model import Deployment
+from provider_runtime.model import Deployment
+from runtime.migrations import apply_migrations
 
 
 class DeploymentStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self._pool = pool
+        self._table = f'"{schema}".deployments'  # the schema is our network's name, not input
+        self._schema = schema
+
+    async def migrate(self) -> None:
+        await apply_migrations(self._pool, "provider_runtime", self._schema, prefix="runtime/")
 
     async def add_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Record many deploy requests in one statement (job id, tenant, spec)."""
         await self._pool.execute(
-            "INSERT INTO akash.deployments (job_id, tenant, spec, state) "
+            f"INSERT INTO {self._table} (job_id, tenant, spec, state) "
             "SELECT j, t, s, 'new' FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(j, t, s) "
             "ON CONFLICT (job_id) DO NOTHING",
             [r[0] for r in rows],
@@ -27,7 +33,7 @@ class DeploymentStore:
     async def request_cancel(self, job_id: str, reason: str) -> None:
         """Flag the deployment for release; a cancel that overtook its deploy is kept too."""
         await self._pool.execute(
-            "INSERT INTO akash.deployments (job_id, tenant, state, cancel_requested, cancel_reason) "
+            f"INSERT INTO {self._table} (job_id, tenant, state, cancel_requested, cancel_reason) "
             "VALUES ($1, '', 'new', true, $2) ON CONFLICT (job_id) DO UPDATE "
             "SET cancel_requested = true, cancel_reason = $2, updated_at = now()",
             job_id,
@@ -39,7 +45,7 @@ class DeploymentStore:
         if not job_ids:
             return set()
         rows = await self._pool.fetch(
-            "UPDATE akash.deployments SET owner_until = now() + make_interval(secs => $2) "
+            f"UPDATE {self._table} SET owner_until = now() + make_interval(secs => $2) "
             "WHERE owner = $1 AND job_id = ANY($3::text[]) RETURNING job_id",
             owner,
             ttl,
@@ -58,10 +64,10 @@ class DeploymentStore:
         if limit <= 0:
             return []
         rows = await self._pool.fetch(
-            """
-            UPDATE akash.deployments d SET owner = $1, owner_until = now() + make_interval(secs => $2)
+            f"""
+            UPDATE {self._table} d SET owner = $1, owner_until = now() + make_interval(secs => $2)
             WHERE d.job_id IN (
-                SELECT job_id FROM akash.deployments
+                SELECT job_id FROM {self._table}
                 WHERE state <> 'closed' AND (NOT $5 OR cancel_requested)
                   AND (owner IS NULL OR owner = $1 OR owner_until < now())
                   AND job_id <> ALL($4::text[])
@@ -78,25 +84,27 @@ class DeploymentStore:
 
     async def save(self, d: Deployment) -> None:
         await self._pool.execute(
-            "UPDATE akash.deployments SET state = $2, dseq = $3, gseq = $4, oseq = $5, provider = $6, "
-            "hourly_rate_usd = $7, outcome = $8, updated_at = now() WHERE job_id = $1",
+            f"UPDATE {self._table} SET state = $2, handle = $3, hourly_rate_usd = $4, "
+            "outcome = $5, updated_at = now() WHERE job_id = $1",
             d.job_id,
             d.state.value,
-            d.dseq,
-            d.gseq,
-            d.oseq,
-            d.provider,
+            d.handle,
             d.hourly_rate_usd,
             d.outcome.to_dict() if d.outcome else None,
         )
 
     async def get(self, job_id: str) -> Deployment | None:
-        row = await self._pool.fetchrow("SELECT * FROM akash.deployments WHERE job_id = $1", job_id)
+        row = await self._pool.fetchrow(f"SELECT * FROM {self._table} WHERE job_id = $1", job_id)
         return None if row is None else Deployment.from_row(row)
 
     async def cancel_flag(self, job_id: str) -> tuple[bool, str | None]:
         row = await self._pool.fetchrow(
-            "SELECT cancel_requested, cancel_reason FROM akash.deployments WHERE job_id = $1",
+            f"SELECT cancel_requested, cancel_reason FROM {self._table} WHERE job_id = $1",
             job_id,
         )
         return (False, None) if row is None else (row["cancel_requested"], row["cancel_reason"])
+
+    async def open_handles(self) -> list[Deployment]:
+        """Every deployment not yet closed (what a leak check compares with the network)."""
+        rows = await self._pool.fetch(f"SELECT * FROM {self._table} WHERE state <> 'closed'")
+        return [Deployment.from_row(r) for r in rows]

@@ -10,7 +10,7 @@ from nats.aio.client import Client as NATS
 from contracts import subjects
 from contracts.reports import NetworkHealth, ProviderStatus
 from contracts.timefmt import format_time, utcnow
-from cortex_provider_akash.adapters.console import ConsoleClient, ConsoleError
+from provider_runtime.network import Network, NetworkError
 from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
 from runtime.messaging import publish_event
@@ -24,7 +24,8 @@ SLOW_MS = 2000.0
 class HealthTracker:
     """Turns check results into online / degraded / offline."""
 
-    def __init__(self) -> None:
+    def __init__(self, network: str) -> None:
+        self._network = network
         self._results: deque[bool] = deque(maxlen=WINDOW)
         self._failures_in_a_row = 0
 
@@ -39,7 +40,7 @@ class HealthTracker:
         else:
             status = NetworkHealth.ONLINE
         return ProviderStatus(
-            network="akash",
+            network=self._network,
             status=status,
             latency_ms=None if latency_ms is None else round(latency_ms, 1),
             error_rate=round(error_rate, 3),
@@ -48,16 +49,16 @@ class HealthTracker:
         )
 
 
-def health_monitor(nc: NATS, console: ConsoleClient, interval: float) -> BackgroundTask:
-    tracker = HealthTracker()
+def health_monitor(nc: NATS, network: Network, interval: float) -> BackgroundTask:
+    tracker = HealthTracker(network.name)
     last: list[NetworkHealth | None] = [None]
 
     async def check() -> None:
         started = time.perf_counter()
         try:
-            await console.call("GET", "/v1/deployments?skip=0&limit=1", retry=False)
+            await network.probe()
             status = tracker.record(True, (time.perf_counter() - started) * 1000, None)
-        except ConsoleError as exc:
+        except NetworkError as exc:
             status = tracker.record(False, None, exc.message)
         js = nc.jetstream()
         kv = await js.key_value(subjects.PROVIDER_STATUS_BUCKET)
@@ -66,7 +67,7 @@ def health_monitor(nc: NATS, console: ConsoleClient, interval: float) -> Backgro
             await _announce(nc, status, last[0])
             last[0] = status.status
 
-    return every(interval, check, "akash-health")
+    return every(interval, check, f"{network.name}-health")
 
 
 async def _announce(nc: NATS, status: ProviderStatus, previous: NetworkHealth | None) -> None:
@@ -80,4 +81,4 @@ async def _announce(nc: NATS, status: ProviderStatus, previous: NetworkHealth | 
     }
     subject = subjects.provider_event(status.network, "provider.status.changed")
     await publish_event(nc.jetstream(), subject, "provider.status.changed", data)
-    log.info("akash.status_changed", status=status.status.value, previous=data["previous"])
+    log.info("provider.status_changed", status=status.status.value, previous=data["previous"])

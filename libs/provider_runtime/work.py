@@ -1,4 +1,4 @@
-"""Consume deploy and cancel work for Akash (stream PROVIDER_WORK); ack once recorded."""
+"""Consume a network's deploy and cancel work (stream PROVIDER_WORK); ack once recorded."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from nats.js import JetStreamContext
 
 from contracts import subjects
 from contracts.reports import CancelWork, DeployWork
-from cortex_provider_akash.adapters.store import DeploymentStore
-from cortex_provider_akash.service_layer.claims import ClaimLoop
+from provider_runtime.claims import ClaimLoop
+from provider_runtime.store import DeploymentStore
 from runtime import codec
 from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
-NETWORK = "akash"
 W = TypeVar("W", DeployWork, CancelWork)
 
 
@@ -28,6 +27,7 @@ class WorkConsumer:
     def __init__(
         self,
         js: JetStreamContext,
+        network: str,
         store: DeploymentStore,
         claims: ClaimLoop,
         on_cancel: Callable[[str], None],
@@ -36,16 +36,16 @@ class WorkConsumer:
         self._deploys = PullConsumer(
             js,
             subjects.PROVIDER_WORK_STREAM,
-            subjects.provider_work(NETWORK, "deploy"),
-            f"provider-{NETWORK}-deploy",
+            subjects.provider_work(network, "deploy"),
+            f"provider-{network}-deploy",
             self._record_deploys,
             room=claims.free,
         )
         self._cancels = PullConsumer(
             js,
             subjects.PROVIDER_WORK_STREAM,
-            subjects.provider_work(NETWORK, "cancel"),
-            f"provider-{NETWORK}-cancel",
+            subjects.provider_work(network, "cancel"),
+            f"provider-{network}-cancel",
             self._record_cancels,
         )
         claims.on_freed = self._deploys.wake

@@ -1,0 +1,141 @@
+"""Drive one job's deployment from `new` to `closed` on any network, resuming after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+
+from contracts.job import JobSpec
+from contracts.reports import ReportKind
+from provider_runtime.model import Deployment, DeploymentState, Outcome
+from provider_runtime.network import Network, Refused, Started
+from provider_runtime.reporter import Reporter
+from provider_runtime.store import DeploymentStore
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+S = DeploymentState
+_REPORTS = {"completed": ReportKind.COMPLETED, "failed": ReportKind.FAILED}
+
+
+class CancelRequested(Exception):
+    """The job was cancelled (or expired): release it."""
+
+
+class Driver:
+    """The lifecycle every network shares; what is network-specific is behind `Network`.
+
+    Each step is saved before the next begins, so whoever claims the deployment after a crash
+    resumes from the last saved step, and the job is reported ended only once the network
+    has released everything (nobody keeps paying for a job Cortex thinks is over).
+    """
+
+    def __init__(self, network: Network, store: DeploymentStore, reporter: Reporter) -> None:
+        self.network, self.store, self.reporter = network, store, reporter
+        self._cancelled: dict[str, asyncio.Event] = {}
+
+    def cancel(self, job_id: str) -> None:
+        """Tell a running drive() of this job to release it now."""
+        self._cancelled.setdefault(job_id, asyncio.Event()).set()
+
+    async def drive(self, d: Deployment) -> None:
+        structlog.contextvars.bind_contextvars(job_id=d.job_id)  # this task's own context
+        flag = self._cancelled.setdefault(d.job_id, asyncio.Event())
+        if d.cancel_requested:
+            flag.set()
+        try:
+            await self._advance(d, flag)
+        finally:
+            self._cancelled.pop(d.job_id, None)
+
+    async def _advance(self, d: Deployment, flag: asyncio.Event) -> None:
+        try:
+            if d.state in (S.NEW, S.DEPLOYING):
+                await self._until_cancelled(self._deploy(d), flag)
+            if d.state in (S.PLACED, S.RUNNING):
+                await self._until_cancelled(self._watch(d), flag)
+        except CancelRequested:
+            _, reason = await self.store.cancel_flag(d.job_id)
+            await self._decide(d, Outcome("released", reason or "cancelled"))
+        if d.state is S.FINISHING:
+            await self._finish(d)
+
+    async def _until_cancelled(self, step: Coroutine[Any, Any, None], flag: asyncio.Event) -> None:
+        """Run `step`; a cancel interrupts it at once (adapters save before billed calls)."""
+        if flag.is_set():
+            step.close()
+            raise CancelRequested
+        task = asyncio.ensure_future(step)
+        waiter = asyncio.ensure_future(flag.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise CancelRequested
+        task.result()
+
+    async def _deploy(self, d: Deployment) -> None:
+        assert d.spec is not None
+        refusal = self.network.unsupported(JobSpec.model_validate(d.spec))
+        if refusal:
+            await self._decide(d, Outcome("failed", refusal))
+            return
+        if d.state is S.NEW:
+            d.state = S.DEPLOYING
+            await self.store.save(d)
+        try:
+            placement = await self.network.deploy(d, self.store.save)
+        except Refused as exc:
+            await self._decide(d, Outcome("failed", exc.reason))
+            return
+        d.hourly_rate_usd = placement.hourly_rate_usd
+        d.state = S.PLACED
+        await self.store.save(d)
+        await self.reporter.report(
+            d.job_id,
+            ReportKind.SCHEDULED,
+            hourly_rate_usd=d.hourly_rate_usd,
+            details=placement.details,
+        )
+        log.info("deployment.placed", network=self.network.name, rate=d.hourly_rate_usd)
+
+    async def _watch(self, d: Deployment) -> None:
+        async for observation in self.network.watch(d):
+            if isinstance(observation, Started):
+                if d.state is S.PLACED:
+                    d.state = S.RUNNING
+                    await self.store.save(d)
+                    await self.reporter.report(d.job_id, ReportKind.STARTED)
+            else:
+                await self._decide(d, observation)
+                return
+        # The claim loop drives it again from the saved step: the network is asked afresh.
+        log.warning("deployment.watch_ended_early", network=self.network.name)
+
+    async def _decide(self, d: Deployment, outcome: Outcome) -> None:
+        d.outcome = outcome
+        d.state = S.FINISHING
+        await self.store.save(d)
+
+    async def _finish(self, d: Deployment) -> None:
+        """Release on the network first, then report: the job never ends while we still pay."""
+        assert d.outcome is not None
+        await self.network.release(d)
+        await self.reporter.report(
+            d.job_id,
+            _REPORTS.get(d.outcome.kind, ReportKind.RELEASED),
+            exit_code=d.outcome.exit_code,
+            reason=d.outcome.reason,
+            hourly_rate_usd=d.hourly_rate_usd,
+        )
+        d.state = S.CLOSED
+        await self.store.save(d)
+        log.info("deployment.closed", network=self.network.name, outcome=d.outcome.kind)

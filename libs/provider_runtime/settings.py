@@ -1,0 +1,15 @@
+"""Settings every provider service shares (`CORTEX_*`); each network adds its own."""
+
+from __future__ import annotations
+
+from runtime.settings import ServiceSettings
+
+
+class ProviderSettings(ServiceSettings):
+    # Replicas of one provider service must each set a distinct CORTEX_INSTANCE_ID; the
+    # default is stable across restarts so a restarted instance resumes its own deployments.
+    max_active_deployments: int = 32
+    claim_ttl: float = 15.0
+    claim_interval: float = 2.0
+    health_interval: float = 5.0
+    price_refresh: float = 300.0

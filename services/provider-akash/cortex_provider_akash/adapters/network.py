@@ -1,0 +1,282 @@
+"""Akash behind the provider contract: SDL deployment, bids, lease, kubeevents, close."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from contracts.job import JobSpec
+from contracts.reports import NetworkPrice
+from contracts.timefmt import format_time, utcnow
+from cortex_provider_akash.adapters import sdl
+from cortex_provider_akash.adapters.console import Bid, ConsoleClient, ConsoleError
+from cortex_provider_akash.adapters.provider_gateway import LeaseGateway
+from cortex_provider_akash.domain.model import AkashHandle, hourly_usd
+from cortex_provider_akash.settings import AkashSettings
+from provider_runtime.model import Deployment, Outcome
+from provider_runtime.network import (
+    ExtendRefused,
+    Observation,
+    Placement,
+    Refused,
+    SaveHandle,
+    Started,
+    backoff,
+)
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+HOURS_PER_MONTH = 730.5  # Console's month
+GB = 1_000_000_000
+MIN_DEPOSIT_USD = 0.5
+LOST_LEASE_STATES = ("closed", "insufficient_funds", "invalid")
+
+
+class AkashNetwork:
+    name = "akash"
+
+    def __init__(self, settings: AkashSettings) -> None:
+        self.s = settings
+        self.console = ConsoleClient(
+            settings.akash_api_url,
+            settings.akash_api_key,
+            settings.akash_request_timeout,
+            settings.akash_max_retries,
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        await self.console.open()
+        self._session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        await self.console.close()
+        if self._session:
+            await self._session.close()
+
+    def unsupported(self, spec: JobSpec) -> str | None:
+        return sdl.unsupported(spec)
+
+    # --- deploy: create the deployment (once), then lease the cheapest acceptable bid ---
+
+    async def deploy(self, d: Deployment, save: SaveHandle) -> Placement:
+        h = AkashHandle.of(d.handle)
+        if h.dseq is None:
+            await self._create(d, h, save)
+        assert h.dseq is not None
+        lease = await self._adopt_lease(h.dseq) or await self._lease(h.dseq)
+        h.provider, h.gseq, h.oseq = lease.provider, lease.gseq, lease.oseq
+        d.handle = h.to_dict()
+        rate = hourly_usd(lease.amount, self.s.akash_block_seconds, self.s.akash_usd_per_token)
+        details = {
+            "dseq": h.dseq,
+            "provider": lease.provider,
+            "bidPrice": f"{lease.amount:g} {lease.denom}/block",
+        }
+        return Placement(hourly_rate_usd=rate, details=details)
+
+    async def _create(self, d: Deployment, h: AkashHandle, save: SaveHandle) -> None:
+        assert d.spec is not None
+        spec = JobSpec.model_validate(d.spec)
+        document = sdl.build_sdl(spec, self.s.akash_max_price, self.s.akash_denom)
+        hours = max(1, math.ceil(spec.duration / 3600))
+        attempt = 0
+        while h.dseq is None:
+            if h.creating:  # a create may have landed before we crashed or timed out
+                h.dseq = await self.console.find_deployment(d.job_id)
+                if h.dseq:
+                    break
+            h.creating = True
+            d.handle = h.to_dict()
+            await save(d)
+            try:
+                h.dseq = await self.console.create_deployment(document, d.job_id, hours)
+            except ConsoleError as exc:
+                if not exc.retryable or attempt >= self.s.akash_max_retries:
+                    h.dseq = await self.console.find_deployment(d.job_id)
+                    d.handle = h.to_dict()
+                    raise Refused(f"Akash refused the deployment: {exc.message}") from None
+                attempt += 1
+                await asyncio.sleep(backoff(attempt))
+        h.creating = False
+        d.handle = h.to_dict()
+        await save(d)
+        log.info("akash.deployment_created", dseq=h.dseq)
+
+    async def _adopt_lease(self, dseq: str) -> Bid | None:
+        """A lease we created before a crash (or whose answer was lost) is ours already."""
+        for lease in (await self.console.deployment(dseq)).get("leases", []):
+            if lease.get("state") == "active":
+                return Bid.from_item({"bid": {**lease, "state": "active"}})
+        return None
+
+    async def _lease(self, dseq: str) -> Bid:
+        deadline = time.monotonic() + self.s.akash_bid_window
+        first_bid_at: float | None = None
+        while True:
+            candidates = self._acceptable(await self.console.bids(dseq))
+            if candidates and first_bid_at is None:
+                first_bid_at = time.monotonic()
+            collecting = first_bid_at is not None and (
+                time.monotonic() - first_bid_at < self.s.akash_bid_collect
+                and time.monotonic() < deadline
+            )
+            for bid in [] if collecting else candidates:
+                if await self._try_lease(dseq, bid):
+                    return bid
+            if time.monotonic() >= deadline:
+                if candidates:
+                    raise Refused(f"none of the {len(candidates)} acceptable bids could be leased")
+                raise Refused(
+                    f"no bids at max price {self.s.akash_max_price} {self.s.akash_denom}/block "
+                    f"within {self.s.akash_bid_window:g} s"
+                )
+            await asyncio.sleep(self.s.akash_poll_interval)
+
+    def _acceptable(self, bids: list[Bid]) -> list[Bid]:
+        """Open bids in our denom at or under the ceiling: cheapest first, earliest on ties."""
+        fitting = [
+            b
+            for b in bids
+            if b.state == "open"
+            and b.denom == self.s.akash_denom
+            and b.amount <= self.s.akash_max_price
+        ]
+        return sorted(fitting, key=lambda b: (b.amount, b.created_at))
+
+    async def _try_lease(self, dseq: str, bid: Bid) -> bool:
+        """Lease `bid`; a 409 for a lease we already hold (an answer lost) counts as success."""
+        try:
+            await self.console.create_lease(bid)
+            return True
+        except ConsoleError as exc:
+            if exc.status == 409 and await self._adopt_lease(dseq) is not None:
+                return True
+            log.warning("akash.lease_failed", dseq=dseq, provider=bid.provider, status=exc.status)
+            return False
+
+    # --- watch: Kubernetes events of the lease, and the lease's own state ---
+
+    async def watch(self, d: Deployment) -> AsyncIterator[Observation]:
+        h = AkashHandle.of(d.handle)
+        assert h.dseq is not None and h.provider is not None
+        host = await self.console.provider_host(h.provider)
+        token = await self.console.jwt(self.s.akash_jwt_ttl)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        follower = asyncio.get_running_loop().create_task(self._follow(host, token, h, queue))
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), self.s.akash_status_interval)
+                except TimeoutError:
+                    lost = await self._lease_lost(h.dseq)
+                    if lost:
+                        yield Outcome("failed", f"lease lost: {lost}")
+                        return
+                    continue
+                observation = _observe(event)
+                if observation is not None:
+                    yield observation
+                    if isinstance(observation, Outcome):
+                        return
+        finally:
+            follower.cancel()
+
+    async def _follow(
+        self, host: str, token: str, h: AkashHandle, queue: asyncio.Queue[dict[str, Any]]
+    ) -> None:
+        """Feed kubeevents into `queue`, reconnecting; replays are harmless (reports dedupe)."""
+        assert h.dseq is not None and h.gseq is not None and h.oseq is not None
+        assert self._session is not None
+        gateway = LeaseGateway(self._session)
+        attempt = 0
+        while True:
+            try:
+                async for event in gateway.kubeevents(host, token, h.dseq, h.gseq, h.oseq):
+                    attempt = 0
+                    await queue.put(event)
+            except Exception as exc:
+                log.info("akash.kubeevents_reconnect", error=str(exc))
+            attempt += 1
+            await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))
+
+    async def _lease_lost(self, dseq: str) -> str | None:
+        """Why the provider closed the lease (or starved it of funds), if it did."""
+        for lease in (await self.console.deployment(dseq)).get("leases", []):
+            if lease.get("state") in LOST_LEASE_STATES:
+                return str(lease.get("reason") or lease.get("state"))
+        return None
+
+    # --- release, extend, price, probe ---
+
+    async def release(self, d: Deployment) -> None:
+        h = AkashHandle.of(d.handle)
+        if h.dseq is None and h.creating:
+            h.dseq = await self.console.find_deployment(d.job_id)
+        if h.dseq:
+            await self.console.close_deployment(h.dseq)
+
+    async def extend(self, d: Deployment, total_seconds: int) -> dict[str, Any]:
+        """Fund the escrow for the extra time, within the deployment's runtime limit (set from
+        the job's duration at creation; Console cannot raise it, so a longer run needs a new
+        deployment)."""
+        h = AkashHandle.of(d.handle)
+        assert d.spec is not None and h.dseq is not None
+        duration = int(d.spec["duration"])
+        limit_hours = max(1, math.ceil(duration / 3600))
+        if total_seconds > limit_hours * 3600:
+            raise ExtendRefused(
+                f"the Akash deployment was created with a runtime limit of {limit_hours} h; "
+                f"running {total_seconds} s needs a new deployment"
+            )
+        extra_hours = max(total_seconds - duration, 0) / 3600
+        deposit = max(MIN_DEPOSIT_USD, round((d.hourly_rate_usd or 0) * extra_hours, 6))
+        await self.console.call(
+            "POST", "/v1/deposit-deployment", {"data": {"dseq": h.dseq, "deposit": deposit}}
+        )
+        return {"duration": total_seconds, "depositUsd": deposit, "dseq": h.dseq}
+
+    async def price(self) -> NetworkPrice:
+        """Per-unit rates from Console's monthly estimate, by varying one resource at a time."""
+        base = await self.console.monthly_estimate(1000, GB, GB)
+        cpu = await self.console.monthly_estimate(2000, GB, GB) - base
+        memory = await self.console.monthly_estimate(1000, 2 * GB, GB) - base
+        storage = await self.console.monthly_estimate(1000, GB, 2 * GB) - base
+        return NetworkPrice(
+            network=self.name,
+            cpu_core_hour=max(cpu, 0.0) / HOURS_PER_MONTH,
+            memory_gb_hour=max(memory, 0.0) / HOURS_PER_MONTH,
+            storage_gb_hour=max(storage, 0.0) / HOURS_PER_MONTH,
+            updated_at=format_time(utcnow()) or "",
+        )
+
+    async def probe(self) -> None:
+        await self.console.call("GET", "/v1/deployments?skip=0&limit=1", retry=False)
+
+
+def _observe(event: dict[str, Any]) -> Observation | None:
+    """A Kubernetes event of the lease → what it means for the job (None: nothing)."""
+    reason, note = str(event.get("reason", "")), str(event.get("note", ""))
+    if reason == "Started":
+        return Started()
+    if reason == "Completed":
+        return Outcome("completed", None, exit_code(note, default=0))
+    if reason == "Error":
+        code = exit_code(note, default=1)
+        return Outcome("failed", f"container exited with code {code}", code)
+    if reason == "OOMKilled":
+        return Outcome("failed", "out of memory: the container exceeded its memory limit", 137)
+    if reason in ("Failed", "ErrImagePull", "ImagePullBackOff") and "pull" in note.lower():
+        return Outcome("failed", note)
+    return None
+
+
+def exit_code(note: str, default: int) -> int:
+    """`container exited with code 3` → 3."""
+    tail = note.rsplit("code", 1)[-1].strip()
+    return int(tail) if tail.lstrip("-").isdigit() else default
