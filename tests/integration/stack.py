@@ -1,4 +1,4 @@
-"""The whole system in this test's event loop: gateway, scheduler, provider-akash, Akash devnet."""
+"""The whole system in this test's event loop: gateway, scheduler, and each network's provider service with its devnet."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ import aiohttp
 
 from cortex_gateway.bootstrap import GatewayService
 from cortex_gateway.settings import GatewaySettings, RateLimit
-from cortex_provider_akash.bootstrap import build as build_akash
-from cortex_provider_akash.settings import AkashSettings
 from cortex_scheduler.bootstrap import SchedulerService
 from cortex_scheduler.settings import SchedulerSettings
-from devnets.akash.app import AkashDevnet, start_akash_devnet
-from devnets.akash.settings import AkashDevnetSettings
 from provider_runtime.service import ProviderService
+from tests.integration.networks import STARTERS, NetworkUnderTest
 
 ADMIN_KEY = "ctx_test_admin_" + secrets.token_hex(8)
 JOBS = "/api/plugin-core/jobs"
@@ -37,13 +34,21 @@ SPEC: dict[str, Any] = {
 @dataclass
 class Stack:
     base_url: str
-    devnet: AkashDevnet
     scheduler: SchedulerService
     gateway: GatewayService
-    akash: ProviderService
     http: aiohttp.ClientSession
+    networks: dict[str, NetworkUnderTest]
     key: str = ADMIN_KEY
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def devnet(self) -> Any:
+        """The Akash devnet (most tests run on Akash alone)."""
+        return self.networks["akash"].devnet
+
+    @property
+    def akash(self) -> ProviderService:
+        return self.networks["akash"].service
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -83,14 +88,23 @@ class Stack:
         except TimeoutError:
             raise AssertionError(f"job {job_id} stuck in {job.get('status')}: {job}") from None
 
-    async def devnet_state(self) -> dict[str, Any]:
-        async with self.http.get(self.devnet.url + "/control/state") as r:
+    async def devnet_state(self, network: str = "akash") -> dict[str, Any]:
+        async with self.http.get(self.networks[network].devnet.url + "/control/state") as r:
             state: dict[str, Any] = await r.json()
             return state
 
-    async def control(self, method: str, path: str, body: Any = None) -> None:
-        async with self.http.request(method, self.devnet.url + path, json=body) as r:
+    async def control(
+        self, method: str, path: str, body: Any = None, network: str = "akash"
+    ) -> Any:
+        url = self.networks[network].devnet.url + path
+        async with self.http.request(method, url, json=body) as r:
             assert r.status < 300, await r.text()
+            return await r.json(content_type=None)
+
+    async def leaks(self, network: str) -> dict[str, Any]:
+        """What is still open on `network`'s devnet (empty lists: nothing)."""
+        state = await self.devnet_state(network)
+        return {key: state[key] for key in self.networks[network].leak_keys if state[key]}
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
@@ -99,19 +113,26 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 15) 
             await asyncio.sleep(0.05)
 
 
-async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overrides: Any) -> Stack:
-    devnet = await start_akash_devnet(
-        AkashDevnetSettings(
-            work_dir=work_dir / "devnet",
-            zero_delay=True,
-            stop_grace_seconds=1.0,
-            enforce_memory_limit=overrides.get("enforce_memory_limit", False),
-        )
-    )
+async def start_stack(
+    nats_url: str,
+    database_url: str,
+    work_dir: Path,
+    networks: tuple[str, ...] = ("akash",),
+    **overrides: Any,
+) -> Stack:
     common: dict[str, Any] = {
         "nats_url": nats_url,
         "database_url": database_url,
         "heartbeat_interval": 0.2,
+    }
+    provider_common = {
+        **common,
+        "claim_interval": 0.2,
+        "price_refresh": overrides.get("price_refresh", 60),
+        "health_interval": overrides.get("health_interval", 0.2),
+    }
+    started = {
+        name: await STARTERS[name](provider_common, work_dir, overrides) for name in networks
     }
     scheduler = SchedulerService(
         SchedulerSettings(
@@ -122,27 +143,13 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
         )
     )
-    akash = build_akash(
-        AkashSettings(
-            **common,
-            akash_api_url=devnet.url,
-            akash_api_key=devnet.api_key,
-            akash_bid_window=overrides.get("bid_window", 3.0),
-            akash_poll_interval=0.05,
-            akash_bid_collect=0.0,
-            akash_status_interval=0.2,
-            price_refresh=overrides.get("price_refresh", 60),
-            akash_request_timeout=overrides.get("request_timeout", 30.0),
-            claim_interval=0.2,
-            health_interval=overrides.get("health_interval", 0.2),
-        )
-    )
     gateway = GatewayService(
         GatewaySettings(
             **common,
             http_port=0,
             bootstrap_api_key=ADMIN_KEY,
             heartbeat_timeout=2.0,
+            providers=",".join(networks),
             provider_stale_after=overrides.get("provider_stale_after", 5.0),
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
@@ -150,17 +157,17 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
         )
     )
     await scheduler.start()
-    await akash.start()
+    for network in started.values():
+        await network.service.start()
     await gateway.start()
     http = aiohttp.ClientSession()
-    stack = Stack(f"http://127.0.0.1:{gateway.port}", devnet, scheduler, gateway, akash, http)
+    stack = Stack(f"http://127.0.0.1:{gateway.port}", scheduler, gateway, http, started)
 
     async def ready() -> bool:
         async with http.get(stack.base_url + "/healthz") as r:
-            return (
-                r.status == 200
-                and scheduler.prices.get("akash") is not None
-                and gateway.providers.get("akash") is not None
+            return r.status == 200 and all(
+                scheduler.prices.get(n) is not None and gateway.providers.get(n) is not None
+                for n in networks
             )
 
     await wait_until(ready)
@@ -169,9 +176,13 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
 
 async def stop_stack(stack: Stack) -> None:
     await stack.http.close()
-    for name in ("gateway", "akash", "scheduler", "devnet"):
+    parts: list[tuple[str, Any]] = [("gateway", stack.gateway)]
+    parts += [(f"provider-{n}", net.service) for n, net in stack.networks.items()]
+    parts += [("scheduler", stack.scheduler)]
+    parts += [(f"devnet-{n}", net.devnet) for n, net in stack.networks.items()]
+    for name, part in parts:
         try:
-            await asyncio.wait_for(getattr(stack, name).stop(), 15)
+            await asyncio.wait_for(part.stop(), 15)
         except TimeoutError:
             for task in asyncio.all_tasks():
                 task.print_stack(limit=4)

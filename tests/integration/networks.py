@@ -1,0 +1,78 @@
+"""Each network as integration tests start it: its devnet (emulator) and its provider service.
+
+A network is one `start_<name>` function and one line in `STARTERS`; the cross-network tests
+(test_networks.py) then run against it, using `faults` and `leak_keys` to speak to its devnet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from cortex_provider_akash.bootstrap import build as build_akash
+from cortex_provider_akash.settings import AkashSettings
+from devnets.akash.app import start_akash_devnet
+from devnets.akash.settings import AkashDevnetSettings
+from provider_runtime.service import ProviderService
+
+
+class Devnet(Protocol):
+    url: str
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class NetworkUnderTest:
+    name: str
+    devnet: Devnet
+    service: ProviderService
+    # `/control/state` lists that must be empty when nothing is left open on the network.
+    leak_keys: tuple[str, ...]
+    # Generic fault → the devnet's own `/control/faults` body.
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+Starter = Callable[[dict[str, Any], Path, dict[str, Any]], Awaitable[NetworkUnderTest]]
+
+
+async def start_akash(
+    common: dict[str, Any], work_dir: Path, o: dict[str, Any]
+) -> NetworkUnderTest:
+    devnet = await start_akash_devnet(
+        AkashDevnetSettings(
+            work_dir=work_dir / "akash-devnet",
+            zero_delay=True,
+            stop_grace_seconds=1.0,
+            enforce_memory_limit=o.get("enforce_memory_limit", False),
+        )
+    )
+    service = build_akash(
+        AkashSettings(
+            **common,
+            akash_api_url=devnet.url,
+            akash_api_key=devnet.api_key,
+            akash_bid_window=o.get("bid_window", 3.0),
+            akash_poll_interval=0.05,
+            akash_bid_collect=0.0,
+            akash_status_interval=0.2,
+            akash_request_timeout=o.get("request_timeout", 30.0),
+        )
+    )
+    return NetworkUnderTest(
+        "akash",
+        devnet,
+        service,
+        leak_keys=("deployments", "leases", "workloads"),
+        faults={
+            "no_capacity": {"noBids": True},
+            "api_errors": {"apiErrorRate": 0.3},
+            "lost_answers": {"loseAnswerRate": 0.3},
+            "offline": {"offline": True},
+        },
+    )
+
+
+STARTERS: dict[str, Starter] = {"akash": start_akash}
