@@ -76,18 +76,43 @@ class CancelWork(_Message):
     request_id: str | None = None
 
 
+class InstanceType(_Message):
+    """A fixed size a network sells by the hour (Render's plans)."""
+
+    id: str
+    cpu_millicores: int
+    memory_bytes: int
+    usd_per_hour: float
+
+    def fits(self, spec: JobSpec) -> bool:
+        return spec.cpu <= self.cpu_millicores and spec.memory_bytes <= self.memory_bytes
+
+
 class NetworkPrice(_Message):
-    """A network's current price in USD, normalized per resource-hour."""
+    """A network's current price in USD, normalized per resource-hour.
+
+    Networks that sell fixed instance types also list them: a job then costs the smallest type
+    that fits it, and the per-resource rates are only the normalized comparison.
+    """
 
     network: str
     cpu_core_hour: float
     memory_gb_hour: float
     storage_gb_hour: float
     gpu_hour: float | None = None
+    instance_types: list[InstanceType] = Field(default_factory=list)
     updated_at: str
+
+    def instance_for(self, spec: JobSpec) -> InstanceType | None:
+        """The cheapest instance type that fits `spec` (None: none does, or none are sold)."""
+        fitting = [t for t in self.instance_types if t.fits(spec)]
+        return min(fitting, key=lambda t: t.usd_per_hour) if fitting else None
 
     def hourly_usd(self, spec: JobSpec) -> float:
         """What `spec` costs per hour at this price (GB = 10^9 bytes)."""
+        instance = self.instance_for(spec)
+        if instance is not None:
+            return instance.usd_per_hour
         rate = (
             spec.cpu / 1000 * self.cpu_core_hour
             + spec.memory_bytes / 1e9 * self.memory_gb_hour

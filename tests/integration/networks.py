@@ -13,8 +13,12 @@ from typing import Any, Protocol
 
 from cortex_provider_akash.bootstrap import build as build_akash
 from cortex_provider_akash.settings import AkashSettings
+from cortex_provider_render.bootstrap import build as build_render
+from cortex_provider_render.settings import RenderSettings
 from devnets.akash.app import start_akash_devnet
 from devnets.akash.settings import AkashDevnetSettings
+from devnets.render.app import start_render_devnet
+from devnets.render.settings import RenderDevnetSettings
 from provider_runtime.service import ProviderService
 
 
@@ -33,6 +37,11 @@ class NetworkUnderTest:
     leak_keys: tuple[str, ...]
     # Generic fault → the devnet's own `/control/faults` body.
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The devnet control call that takes a running job's resources away (lease, instance,
+    # agreement), from the `details` of the job's `scheduled` event.
+    lose: Callable[[dict[str, Any]], str] = lambda details: ""
+    # How many deployments (services, agreements…) the devnet ever made for a job id.
+    created_for: Callable[[str], int] = lambda job_id: 0
 
 
 Starter = Callable[[dict[str, Any], Path, dict[str, Any]], Awaitable[NetworkUnderTest]]
@@ -72,7 +81,47 @@ async def start_akash(
             "lost_answers": {"loseAnswerRate": 0.3},
             "offline": {"offline": True},
         },
+        lose=lambda details: f"/control/leases/{details['dseq']}/close",
+        created_for=lambda job_id: sum(
+            1 for dep in devnet.network.market.deployments.values() if dep.name == job_id
+        ),
     )
 
 
-STARTERS: dict[str, Starter] = {"akash": start_akash}
+async def start_render(
+    common: dict[str, Any], work_dir: Path, o: dict[str, Any]
+) -> NetworkUnderTest:
+    devnet = await start_render_devnet(
+        RenderDevnetSettings(
+            work_dir=work_dir / "render-devnet",
+            zero_delay=True,
+            stop_grace_seconds=1.0,
+            enforce_memory_limit=o.get("enforce_memory_limit", False),
+        )
+    )
+    service = build_render(
+        RenderSettings(
+            **common,
+            render_api_url=devnet.url,
+            render_api_key=devnet.api_key,
+            render_poll_interval=0.05,
+            render_start_timeout=o.get("start_timeout", 3.0),
+            render_request_timeout=o.get("request_timeout", 30.0),
+        )
+    )
+    return NetworkUnderTest(
+        "render",
+        devnet,
+        service,
+        leak_keys=("services", "jobs", "processes"),
+        faults={
+            "no_capacity": {"noCapacity": True},
+            "api_errors": {"apiErrorRate": 0.3},
+            "offline": {"offline": True},
+        },
+        lose=lambda details: f"/control/jobs/{details['renderJobId']}/kill",
+        created_for=lambda job_id: devnet.platform.created_by_name[f"cortex-{job_id}"],
+    )
+
+
+STARTERS: dict[str, Starter] = {"akash": start_akash, "render": start_render}

@@ -21,6 +21,7 @@ CAPACITY_POLL_SECONDS = 0.1
 EXIT_LINE = "==> Exited with status {code}"  # what an adapter parses for the exit code
 LOST_LINE = "==> Instance lost: the job's instance was terminated unexpectedly"
 CANCELED_LINE = "==> Job canceled"
+OOM_LINE = "==> Out of memory: the job exceeded its plan's memory limit"  # Render's OOM event
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ class JobRun:
         if self._cancel.is_set():
             self._log(CANCELED_LINE, "info")
             return "canceled"
+        if self.workload is not None and self.workload.oom_killed:
+            self._log(OOM_LINE, "error")
         return "succeeded" if code == 0 else "failed"
 
     def _end(self, status: JobStatus, code: int | None = None) -> None:

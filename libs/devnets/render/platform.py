@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ class RenderPlatform:
         self.faults = Faults()
         self.logs = LogStore(settings.log_capacity)
         self.services: dict[str, Service] = {}
+        # Every service ever created, by name (white-box: "never two deployments for one job").
+        self.created_by_name: Counter[str] = Counter()
         self.runs: dict[str, JobRun] = {}  # job id -> run (kept after the job ended)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -54,6 +57,7 @@ class RenderPlatform:
         if any(s.name == service.name for s in self.services.values()):
             raise ApiError(409, f"a service named {service.name!r} already exists")
         self.services[service.id] = service
+        self.created_by_name[service.name] += 1
         return await self.deploy(service)
 
     async def deploy(self, service: Service) -> Deploy:

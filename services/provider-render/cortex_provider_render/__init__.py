@@ -1,0 +1,1 @@
+"""provider-render: runs jobs as one-off jobs on render.com."""
