@@ -10,6 +10,7 @@ from nats.aio.client import Client as NATS
 from contracts import subjects
 from contracts.reports import NetworkHealth, ProviderStatus
 from contracts.timefmt import format_time, utcnow
+from provider_runtime.history import History
 from provider_runtime.network import Network, NetworkError
 from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
@@ -49,7 +50,7 @@ class HealthTracker:
         )
 
 
-def health_monitor(nc: NATS, network: Network, interval: float) -> BackgroundTask:
+def health_monitor(nc: NATS, network: Network, interval: float, history: History) -> BackgroundTask:
     tracker = HealthTracker(network.name)
     last: list[NetworkHealth | None] = [None]
 
@@ -57,9 +58,12 @@ def health_monitor(nc: NATS, network: Network, interval: float) -> BackgroundTas
         started = time.perf_counter()
         try:
             await network.probe()
-            status = tracker.record(True, (time.perf_counter() - started) * 1000, None)
+            latency_ms: float | None = (time.perf_counter() - started) * 1000
+            status = tracker.record(True, latency_ms, None)
         except NetworkError as exc:
+            latency_ms = None
             status = tracker.record(False, None, exc.message)
+        await history.record_check(latency_ms is not None, latency_ms)
         js = nc.jetstream()
         kv = await js.key_value(subjects.PROVIDER_STATUS_BUCKET)
         await kv.put(status.network, status.model_dump_json(by_alias=True).encode())

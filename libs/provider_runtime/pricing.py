@@ -6,6 +6,7 @@ from nats.js import JetStreamContext
 
 from contracts import subjects
 from contracts.reports import NetworkPrice
+from provider_runtime.history import History
 from provider_runtime.network import Network
 from runtime.background import BackgroundTask, every
 from runtime.logging import get_logger
@@ -14,7 +15,9 @@ from runtime.messaging import publish_event
 log = get_logger(__name__)
 
 
-def price_publisher(js: JetStreamContext, network: Network, interval: float) -> BackgroundTask:
+def price_publisher(
+    js: JetStreamContext, network: Network, interval: float, history: History
+) -> BackgroundTask:
     """Refresh the price every `interval` seconds (a failed refresh is retried next time)."""
 
     last: list[NetworkPrice | None] = [None]
@@ -28,6 +31,8 @@ def price_publisher(js: JetStreamContext, network: Network, interval: float) -> 
             subject = subjects.provider_event(network.name, "provider.pricing.changed")
             await publish_event(js, subject, "provider.pricing.changed", data)
         last[0] = price
+        await history.record_price(price)
+        await history.prune()
         log.info("provider.price", network=network.name, cpu_core_hour=price.cpu_core_hour)
 
     return every(interval, publish, f"{network.name}-price", retry_after=5.0)

@@ -7,6 +7,7 @@ from typing import Any
 from provider_runtime.claims import ClaimLoop
 from provider_runtime.driver import Driver
 from provider_runtime.health import health_monitor
+from provider_runtime.history import History
 from provider_runtime.network import Network
 from provider_runtime.pricing import price_publisher
 from provider_runtime.reporter import Reporter
@@ -36,6 +37,7 @@ class ProviderService:
             await apply_migrations(self.pool, self._migrations, name)
         self.store = DeploymentStore(self.pool, name)
         await self.store.migrate()
+        self.history = History(self.pool, name)
         self.nc = await connect(s.nats_url, f"{s.service_name}:{s.instance_id}")
         self.js = self.nc.jetstream()
         await ensure_streams(self.js)
@@ -50,19 +52,20 @@ class ProviderService:
             s.claim_interval,
         )
         self.work = WorkConsumer(self.js, name, self.store, self.claims, self.driver.cancel)
-        self.health = health_monitor(self.nc, self.network, s.health_interval)
-        self.prices = price_publisher(self.js, self.network, s.price_refresh)
+        self.health = health_monitor(self.nc, self.network, s.health_interval, self.history)
+        self.prices = price_publisher(self.js, self.network, s.price_refresh, self.history)
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.prices.start()
         self.health.start()
         self.claims.start()
         await self.work.start()
-        self.rpc = await serve(self.nc, self.network, self.store)
+        self.rpc = await serve(self.nc, self.network, self.store, self.history)
         self.heartbeat.start()
 
     async def stop(self) -> None:
         await self.heartbeat.stop()
-        await self.rpc.unsubscribe()
+        for subscription in self.rpc:
+            await subscription.unsubscribe()
         await self.work.stop()
         await self.claims.stop()
         await self.prices.stop()

@@ -41,6 +41,7 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_get(providers_path + "/{provider_id}/status", providers.get_status)
     app.router.add_get(providers_path + "/{provider_id}/pricing", providers.get_pricing)
     app.router.add_get(providers_path + "/{provider_id}/jobs", providers.provider_jobs)
+    app.router.add_get(providers_path + "/{provider_id}/metrics", providers.get_metrics)
     app.router.add_post("/api/auth/keys", keys.create_key)
     app.router.add_get("/api/auth/keys", keys.list_keys)
     app.router.add_delete("/api/auth/keys/{key_id}", keys.delete_key)

@@ -16,6 +16,9 @@ from runtime.messaging import call_rpc
 
 NAMES = {"akash": "Akash Network", "render": "Render", "golem": "Golem Network"}
 STATUSES = {s.value for s in NetworkHealth}
+PERIODS = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400}
+RESOLUTIONS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+MAX_POINTS = 1000
 
 
 def _status(ctx: GatewayContext, network: str) -> dict[str, Any]:
@@ -102,14 +105,63 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_pricing(request: web.Request) -> web.Response:
+    """The current price, with min/max/avg over 7 and 30 days (null when the provider service
+    cannot be asked right now: the current price is still worth showing)."""
+    ctx = GatewayContext.of(request)
     require(request, "jobs:read")
     network = _network(request)
-    pricing = _pricing(GatewayContext.of(request), network)
+    pricing = _pricing(ctx, network)
     if pricing is None:
         raise ApiError(
             ErrorCode.PROVIDER_UNAVAILABLE, f"No price known for {network} yet", {"id": network}
         )
-    return ok({"id": network, **pricing})
+    subject = subjects.provider_rpc(network, "pricing")
+    try:
+        history = await call_rpc(ctx.nc, subject, {}, ctx.settings.rpc_timeout)
+    except ApiError:
+        history = None
+    return ok({"id": network, **pricing, "history": history})
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    """Latency, availability and jobs ended per bucket, from the provider service's history."""
+    ctx = GatewayContext.of(request)
+    require(request, "jobs:read")
+    network = _network(request)
+    period, resolution = _window(request)
+    body = {"periodSeconds": PERIODS[period], "resolutionSeconds": RESOLUTIONS[resolution]}
+    subject = subjects.provider_rpc(network, "metrics")
+    points = await call_rpc(ctx.nc, subject, body, ctx.settings.rpc_timeout)
+    return ok({"id": network, "period": period, "resolution": resolution, "points": points})
+
+
+def _window(request: web.Request) -> tuple[str, str]:
+    unknown = sorted(set(request.query) - {"period", "resolution"})
+    if unknown:
+        raise validation(
+            f"Unknown query parameter {unknown[0]!r}; allowed: period, resolution",
+            unknown[0],
+            "unknown_parameter",
+        )
+    period = request.query.get("period", "24h")
+    resolution = request.query.get("resolution", "1h")
+    if period not in PERIODS:
+        raise validation(f"period must be one of {', '.join(PERIODS)}", "period", "enum")
+    if resolution not in RESOLUTIONS:
+        raise validation(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}", "resolution", "enum"
+        )
+    points = PERIODS[period] // RESOLUTIONS[resolution]
+    if points > MAX_POINTS:
+        raise validation(
+            f"period {period} at resolution {resolution} would be {points} points; "
+            f"at most {MAX_POINTS}: choose a coarser resolution",
+            "resolution",
+            "too_many_points",
+        )
+    if RESOLUTIONS[resolution] > PERIODS[period]:
+        raise validation("resolution must not be longer than period", "resolution", "range")
+    return period, resolution
 
 
 async def provider_jobs(request: web.Request) -> web.Response:
