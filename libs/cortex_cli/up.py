@@ -131,7 +131,9 @@ def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
         }
     )
     # The gateway accepts jobs for the networks whose provider service runs here.
-    networks = [s.removeprefix("provider-") for s in enabled_services() if s.startswith("provider-")]
+    networks = [
+        s.removeprefix("provider-") for s in enabled_services() if s.startswith("provider-")
+    ]
     env.setdefault("CORTEX_PROVIDERS", ",".join(networks))
     for devnet in d.devnets:
         env[f"CORTEX_{devnet.name.upper()}_API_URL"] = devnet.url
