@@ -5,11 +5,14 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
 from provider_runtime.model import Deployment, Outcome
+
+if TYPE_CHECKING:
+    from provider_runtime.settings import ProviderSettings
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -94,6 +97,14 @@ class Network(Protocol):
 
     async def probe(self) -> None:
         """One cheap call that proves the network answers; raises NetworkError."""
+
+
+@runtime_checkable
+class Reconfigurable(Protocol):
+    """An adapter that takes new settings while running (Providers API `PUT`)."""
+
+    async def reconfigure(self, settings: ProviderSettings) -> None:
+        """Use `settings` from now on; calls already in flight may finish on the old ones."""
 
 
 def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:

@@ -15,27 +15,30 @@ from runtime.messaging import publish_event
 log = get_logger(__name__)
 
 
-def price_publisher(
-    js: JetStreamContext, network: Network, interval: float, history: History
-) -> BackgroundTask:
-    """Refresh the price every `interval` seconds (a failed refresh is retried next time)."""
+class PricePublisher:
+    """Refreshes the network's price into KV `cortex-prices`; announces every change."""
 
-    last: list[NetworkPrice | None] = [None]
+    def __init__(self, js: JetStreamContext, network: Network, history: History) -> None:
+        self._js, self._network, self._history = js, network, history
+        self._last: NetworkPrice | None = None
 
-    async def publish() -> None:
-        kv = await js.key_value(subjects.PRICES_BUCKET)
-        price = await network.price()
-        await kv.put(network.name, price.model_dump_json(by_alias=True).encode())
-        if last[0] is not None and rates(price) != rates(last[0]):
-            data = {"provider": network.name, "pricing": rates(price), "previous": rates(last[0])}
-            subject = subjects.provider_event(network.name, "provider.pricing.changed")
-            await publish_event(js, subject, "provider.pricing.changed", data)
-        last[0] = price
-        await history.record_price(price)
-        await history.prune()
-        log.info("provider.price", network=network.name, cpu_core_hour=price.cpu_core_hour)
+    def every(self, interval: float) -> BackgroundTask:
+        """Refresh every `interval` seconds (a failed refresh is retried after 5 s)."""
+        return every(interval, self.publish, f"{self._network.name}-price", retry_after=5.0)
 
-    return every(interval, publish, f"{network.name}-price", retry_after=5.0)
+    async def publish(self) -> None:
+        name = self._network.name
+        kv = await self._js.key_value(subjects.PRICES_BUCKET)
+        price = await self._network.price()
+        await kv.put(name, price.model_dump_json(by_alias=True).encode())
+        last, self._last = self._last, price
+        if last is not None and rates(price) != rates(last):
+            data = {"provider": name, "pricing": rates(price), "previous": rates(last)}
+            subject = subjects.provider_event(name, "provider.pricing.changed")
+            await publish_event(self._js, subject, "provider.pricing.changed", data)
+        await self._history.record_price(price)
+        await self._history.prune()
+        log.info("provider.price", network=name, cpu_core_hour=price.cpu_core_hour)
 
 
 def rates(price: NetworkPrice) -> dict[str, float | None]:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from pydantic import SecretStr
+
 from runtime.settings import ServiceSettings
 
 
 class ProviderSettings(ServiceSettings):
+    # What the Providers API may change at run time: API field → (setting, is it a secret?).
+    RUNTIME_CONFIG: ClassVar[dict[str, tuple[str, bool]]] = {}
+    # Seals credentials stored through the Providers API (`cortex up` sets one).
+    secrets_key: SecretStr | None = None
     # Replicas of one provider service must each set a distinct CORTEX_INSTANCE_ID; the
     # default is stable across restarts so a restarted instance resumes its own deployments.
     max_active_deployments: int = 32

@@ -16,9 +16,11 @@ from cortex_gateway.settings import GatewaySettings, RateLimit
 from cortex_scheduler.bootstrap import SchedulerService
 from cortex_scheduler.settings import SchedulerSettings
 from provider_runtime.service import ProviderService
+from runtime.secretbox import generate_key
 from tests.integration.networks import STARTERS, NetworkUnderTest
 
 ADMIN_KEY = "ctx_test_admin_" + secrets.token_hex(8)
+SECRETS_KEY = generate_key()
 JOBS = "/api/plugin-core/jobs"
 
 SPEC: dict[str, Any] = {
@@ -130,6 +132,7 @@ async def start_stack(
         "claim_interval": 0.2,
         "price_refresh": overrides.get("price_refresh", 60),
         "health_interval": overrides.get("health_interval", 0.2),
+        "secrets_key": SECRETS_KEY,
     }
     started = {
         name: await STARTERS[name](provider_common, work_dir, overrides) for name in networks

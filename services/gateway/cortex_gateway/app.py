@@ -37,7 +37,11 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_post(JOBS + "/{job_id}/extend", jobs.extend_job)
     providers_path = "/api/plugin-core/providers"
     app.router.add_get(providers_path, providers.list_providers)
+    app.router.add_post(providers_path, providers.create_provider)
     app.router.add_get(providers_path + "/{provider_id}", providers.get_provider)
+    app.router.add_put(providers_path + "/{provider_id}", providers.update_provider)
+    app.router.add_delete(providers_path + "/{provider_id}", providers.delete_provider)
+    app.router.add_get(providers_path + "/{provider_id}/config", providers.get_provider_config)
     app.router.add_get(providers_path + "/{provider_id}/status", providers.get_status)
     app.router.add_get(providers_path + "/{provider_id}/pricing", providers.get_pricing)
     app.router.add_get(providers_path + "/{provider_id}/jobs", providers.provider_jobs)

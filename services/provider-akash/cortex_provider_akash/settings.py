@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -10,6 +11,17 @@ from provider_runtime.settings import ProviderSettings
 
 
 class AkashSettings(ProviderSettings):
+    RUNTIME_CONFIG: ClassVar[dict[str, tuple[str, bool]]] = {
+        "apiUrl": ("akash_api_url", False),
+        "apiKey": ("akash_api_key", True),
+        "maxPrice": ("akash_max_price", False),
+        "denom": ("akash_denom", False),
+        "usdPerToken": ("akash_usd_per_token", False),
+        "bidWindow": ("akash_bid_window", False),
+        "bidCollect": ("akash_bid_collect", False),
+        "requestTimeout": ("akash_request_timeout", False),
+        "maxRetries": ("akash_max_retries", False),
+    }
     service_name: str = "provider-akash"
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-provider-akash")
     akash_api_url: str = "https://console-api.akash.network"

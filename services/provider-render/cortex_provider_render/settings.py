@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +31,17 @@ DEFAULT_PLANS = [
 
 
 class RenderSettings(ProviderSettings):
+    RUNTIME_CONFIG: ClassVar[dict[str, tuple[str, bool]]] = {
+        "apiUrl": ("render_api_url", False),
+        "apiKey": ("render_api_key", True),
+        "region": ("render_region", False),
+        "plans": ("render_plans", False),
+        "basePlan": ("render_base_plan", False),
+        "deployTimeout": ("render_deploy_timeout", False),
+        "startTimeout": ("render_start_timeout", False),
+        "requestTimeout": ("render_request_timeout", False),
+        "maxRetries": ("render_max_retries", False),
+    }
     service_name: str = "provider-render"
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-provider-render")
     render_api_url: str = "https://api.render.com/v1"

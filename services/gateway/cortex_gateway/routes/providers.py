@@ -10,7 +10,7 @@ from contracts import subjects
 from contracts.errors import ApiError, ErrorCode
 from contracts.reports import NetworkHealth
 from cortex_gateway.context import GatewayContext, require
-from cortex_gateway.responses import ok, validation
+from cortex_gateway.responses import json_body, object_body, ok, validation
 from cortex_gateway.routes.jobs import list_query, paginated
 from runtime.messaging import call_rpc
 
@@ -175,3 +175,53 @@ async def provider_jobs(request: web.Request) -> web.Response:
     query.update(tenant=key.tenant, providers=[network])
     result = await call_rpc(ctx.nc, subjects.RPC_JOB_LIST, query, ctx.settings.rpc_timeout)
     return paginated(result, query)
+
+
+# --- admin: a provider's configuration, applied by its running service (docs/providers.md) ---
+
+
+async def create_provider(request: web.Request) -> web.Response:
+    """Configure a network this deployment runs (its service must be running)."""
+    ctx = GatewayContext.of(request)
+    require(request, "admin")
+    body = object_body(await json_body(request, ctx.settings.max_body_bytes))
+    unknown = sorted(set(body) - {"id", "type", "config"})
+    if unknown:
+        raise validation(f"unknown field {unknown[0]!r}", unknown[0], "unknown")
+    network = body.get("id", body.get("type"))
+    if network not in ctx.settings.provider_set:
+        names = ", ".join(sorted(ctx.settings.provider_set))
+        raise validation(
+            f"id must be one of the networks this deployment runs: {names}", "id", "enum"
+        )
+    view = await _admin(ctx, str(network), "config.create", {"config": body.get("config")})
+    return ok(view, status=201)
+
+
+async def update_provider(request: web.Request) -> web.Response:
+    ctx = GatewayContext.of(request)
+    require(request, "admin")
+    network = _network(request)
+    body = object_body(await json_body(request, ctx.settings.max_body_bytes))
+    unknown = sorted(set(body) - {"config"})
+    if unknown:
+        raise validation(f"unknown field {unknown[0]!r}; send {{config}}", unknown[0], "unknown")
+    return ok(await _admin(ctx, network, "config.update", {"config": body.get("config")}))
+
+
+async def delete_provider(request: web.Request) -> web.Response:
+    """Drop the stored configuration: the network runs on the deployment's settings again."""
+    ctx = GatewayContext.of(request)
+    require(request, "admin")
+    return ok(await _admin(ctx, _network(request), "config.delete", {}))
+
+
+async def get_provider_config(request: web.Request) -> web.Response:
+    ctx = GatewayContext.of(request)
+    require(request, "admin")
+    return ok(await _admin(ctx, _network(request), "config.get", {}))
+
+
+async def _admin(ctx: GatewayContext, network: str, verb: str, body: dict[str, Any]) -> Any:
+    subject = subjects.provider_rpc(network, verb)
+    return await call_rpc(ctx.nc, subject, body, ctx.settings.rpc_timeout)

@@ -28,6 +28,7 @@ from provider_runtime.network import (
     Started,
     backoff,
 )
+from provider_runtime.settings import ProviderSettings
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,12 +43,8 @@ class AkashNetwork:
 
     def __init__(self, settings: AkashSettings) -> None:
         self.s = settings
-        self.console = ConsoleClient(
-            settings.akash_api_url,
-            settings.akash_api_key,
-            settings.akash_request_timeout,
-            settings.akash_max_retries,
-        )
+        self.console = _console(settings)
+        self._retired: list[ConsoleClient] = []
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -55,9 +52,19 @@ class AkashNetwork:
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
-        await self.console.close()
+        for console in [self.console, *self._retired]:
+            await console.close()
         if self._session:
             await self._session.close()
+
+    async def reconfigure(self, settings: ProviderSettings) -> None:
+        assert isinstance(settings, AkashSettings)
+        fresh = _console(settings)
+        if self._session is not None:  # opened: the new client must be ready before use
+            await fresh.open()
+        # Calls in flight finish on the old client; it is closed with the adapter.
+        self._retired.append(self.console)
+        self.console, self.s = fresh, settings
 
     def unsupported(self, spec: JobSpec) -> str | None:
         return sdl.unsupported(spec)
@@ -257,6 +264,12 @@ class AkashNetwork:
 
     async def probe(self) -> None:
         await self.console.call("GET", "/v1/deployments?skip=0&limit=1", retry=False)
+
+
+def _console(s: AkashSettings) -> ConsoleClient:
+    return ConsoleClient(
+        s.akash_api_url, s.akash_api_key, s.akash_request_timeout, s.akash_max_retries
+    )
 
 
 def _observe(event: dict[str, Any]) -> Observation | None:

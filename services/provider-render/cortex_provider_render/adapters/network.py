@@ -25,6 +25,7 @@ from cortex_provider_render.domain.model import (
 from cortex_provider_render.settings import RenderSettings
 from provider_runtime.model import Deployment, Outcome
 from provider_runtime.network import Observation, Placement, Refused, SaveHandle, Started, backoff
+from provider_runtime.settings import ProviderSettings
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,21 +38,27 @@ class RenderNetwork:
 
     def __init__(self, settings: RenderSettings) -> None:
         self.s = settings
-        self.client = RenderClient(
-            settings.render_api_url,
-            settings.render_api_key,
-            settings.render_request_timeout,
-            settings.render_max_retries,
-        )
-        self.types: list[InstanceType] = instance_types(
-            settings.render_plans, settings.render_hours_per_month
-        )
+        self.client = _client(settings)
+        self.types: list[InstanceType] = _types(settings)
+        self._retired: list[RenderClient] = []
+        self._opened = False
 
     async def open(self) -> None:
         await self.client.open()
+        self._opened = True
 
     async def close(self) -> None:
-        await self.client.close()
+        for client in [self.client, *self._retired]:
+            await client.close()
+
+    async def reconfigure(self, settings: ProviderSettings) -> None:
+        assert isinstance(settings, RenderSettings)
+        fresh = _client(settings)
+        if self._opened:
+            await fresh.open()
+        # Calls in flight finish on the old client; it is closed with the adapter.
+        self._retired.append(self.client)
+        self.client, self.s, self.types = fresh, settings, _types(settings)
 
     def unsupported(self, spec: JobSpec) -> str | None:
         return unsupported(spec, self.types)
@@ -259,3 +266,13 @@ class RenderNetwork:
 
     async def probe(self) -> None:
         await self.client.call("GET", "/owners", params={"limit": "1"}, retry=False)
+
+
+def _client(s: RenderSettings) -> RenderClient:
+    return RenderClient(
+        s.render_api_url, s.render_api_key, s.render_request_timeout, s.render_max_retries
+    )
+
+
+def _types(s: RenderSettings) -> list[InstanceType]:
+    return instance_types(s.render_plans, s.render_hours_per_month)
