@@ -102,6 +102,7 @@ class Driver:
         await self.reporter.report(
             d.job_id,
             ReportKind.SCHEDULED,
+            at=placement.at,
             hourly_rate_usd=d.hourly_rate_usd,
             details=placement.details,
         )
@@ -113,7 +114,7 @@ class Driver:
                 if d.state is S.PLACED:
                     d.state = S.RUNNING
                     await self.store.save(d)
-                    await self.reporter.report(d.job_id, ReportKind.STARTED)
+                    await self.reporter.report(d.job_id, ReportKind.STARTED, at=observation.at)
             else:
                 await self._decide(d, observation)
                 return
@@ -132,6 +133,7 @@ class Driver:
         await self.reporter.report(
             d.job_id,
             _REPORTS.get(d.outcome.kind, ReportKind.RELEASED),
+            at=d.outcome.at,
             exit_code=d.outcome.exit_code,
             reason=d.outcome.reason,
             hourly_rate_usd=d.hourly_rate_usd,

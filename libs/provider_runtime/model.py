@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from contracts.timefmt import format_time, parse_time
 
 
 class DeploymentState(StrEnum):
@@ -23,13 +26,22 @@ class Outcome:
     kind: str  # completed | failed | released
     reason: str | None = None
     exit_code: int | None = None
+    at: datetime | None = None  # when the workload ended, as the network reports it
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "reason": self.reason, "exitCode": self.exit_code}
+        return {
+            "kind": self.kind,
+            "reason": self.reason,
+            "exitCode": self.exit_code,
+            "at": format_time(self.at),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(data["kind"], data.get("reason"), data.get("exitCode"))
+        at = data.get("at")
+        return cls(
+            data["kind"], data.get("reason"), data.get("exitCode"), parse_time(at) if at else None
+        )
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from contracts.job import JobSpec
@@ -52,11 +53,14 @@ class Placement:
 
     hourly_rate_usd: float
     details: dict[str, Any] = field(default_factory=dict)  # shown in the `job.scheduled` event
+    at: datetime | None = None  # when billing began, if the network says (cost runs from it)
 
 
 @dataclass(frozen=True)
 class Started:
-    """The workload is running."""
+    """The workload is running (since `at`, if the network says)."""
+
+    at: datetime | None = None
 
 
 Observation = Started | Outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -20,12 +21,15 @@ class Reporter:
     def __init__(self, js: JetStreamContext, network: str) -> None:
         self._js, self._network = js, network
 
-    async def report(self, job_id: str, kind: ReportKind, **fields: Any) -> None:
+    async def report(
+        self, job_id: str, kind: ReportKind, at: datetime | None = None, **fields: Any
+    ) -> None:
+        """`at`: when it happened on the network, if the network says (else now)."""
         report = JobReport(
             job_id=job_id,
             network=self._network,
             kind=kind,
-            at=format_time(utcnow()) or "",
+            at=format_time(at or utcnow()) or "",
             **fields,
         )
         subject = subjects.job_report(self._network, job_id, "status")

@@ -173,10 +173,42 @@ async def test_scheduler_kill_9_with_50_jobs_in_flight_loses_nothing(
     assert {job_id: terminal[job_id] for job_id in ids} == dict.fromkeys(ids, 1)
 
 
-async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
-    api: Api, cortex: CortexProcess
+# What each devnet's `/control/state` lists while something is still open on it.
+LEAK_KEYS = {
+    "akash": ("deployments", "leases", "workloads"),
+    "render": ("services", "jobs", "processes"),
+}
+
+
+async def leaks(api: Api, cortex: CortexProcess, network: str) -> dict[str, Any]:
+    devnet = cortex.manifest()["devnets"][network]["url"]
+    async with api.http.get(devnet + "/control/state") as r:
+        state = await r.json()
+    return {key: state[key] for key in LEAK_KEYS[network] if state[key]}
+
+
+@pytest.mark.parametrize("network", sorted(LEAK_KEYS))
+async def test_every_network_runs_a_job_end_to_end(
+    api: Api, cortex: CortexProcess, network: str
 ) -> None:
-    spec = {**SEED_JOB, "image": "alpine:3.20", "ports": [], "cpu": 100, "memory": "32Mi"}
+    spec = {**SEED_JOB, "provider": network, "image": "alpine:3.20", "ports": []}
+    status, body = await api.call(
+        "POST", JOBS, json={**spec, "command": ["sh", "-c", "echo hi from $0; sleep 1.5"]}
+    )
+    assert status == 201, body
+    job = await api.wait_for(body["data"]["id"], TERMINAL)
+    assert job["status"] == "completed", job
+    assert job["results"]["exitCode"] == 0 and job["cost"]["final"] > 0
+    assert [e["type"] for e in job["events"]] == ["created", "scheduled", "started", "completed"]
+    assert not await leaks(api, cortex, network)
+
+
+@pytest.mark.parametrize("network", sorted(LEAK_KEYS))
+async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
+    api: Api, cortex: CortexProcess, network: str
+) -> None:
+    spec = {**SEED_JOB, "provider": network, "image": "alpine:3.20", "ports": []}
+    spec.update(cpu=100, memory="32Mi")
     ids = []
     for i in range(20):
         status, body = await api.call(
@@ -185,7 +217,7 @@ async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
         assert status == 201, body
         ids.append(body["data"]["id"])
     await asyncio.sleep(0.5)  # let some deployments get created, leased and started
-    os.kill(cortex.pids()["provider-akash"], signal.SIGKILL)
+    os.kill(cortex.pids()[f"provider-{network}"], signal.SIGKILL)
 
     async with asyncio.timeout(120):
         for job_id in ids:
@@ -200,10 +232,7 @@ async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
         assert sum(e["type"] in TERMINAL for e in body["data"]["events"]) == 1
 
     # Every deployment closed: the restarted service resumed each one from its persisted step.
-    devnet = cortex.manifest()["devnets"]["akash"]["url"]
-    async with api.http.get(devnet + "/control/state") as r:
-        state = await r.json()
-    assert state["deployments"] == [] and state["leases"] == [] and state["workloads"] == []
+    assert not await leaks(api, cortex, network)
 
 
 async def test_sigterm_stops_everything_within_10_s_and_data_survives(

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from contracts.job import JobSpec
 from contracts.reports import InstanceType, NetworkPrice
-from contracts.timefmt import format_time, utcnow
+from contracts.timefmt import format_time, parse_time, utcnow
 from cortex_provider_render.adapters.api import RenderClient, RenderError
 from cortex_provider_render.domain.model import (
     RenderHandle,
@@ -83,9 +84,10 @@ class RenderNetwork:
             await save(d)
         if h.job_id is None:
             await self._start_job(d, h, start_command(spec), plan.id, save)
-        await self._wait_for_instance(h)
+        job = await self._wait_for_instance(h)
         details = {"serviceId": h.service_id, "renderJobId": h.job_id, "plan": plan.id}
-        return Placement(hourly_rate_usd=plan.usd_per_hour, details=details)
+        # Render bills from the job's own start: cost runs from there, not from our poll.
+        return Placement(plan.usd_per_hour, details, at=_time(job.get("startedAt")))
 
     async def _create_service(
         self, d: Deployment, h: RenderHandle, spec: JobSpec, save: SaveHandle
@@ -185,14 +187,14 @@ class RenderNetwork:
         d.handle = h.to_dict()
         await save(d)
 
-    async def _wait_for_instance(self, h: RenderHandle) -> None:
+    async def _wait_for_instance(self, h: RenderHandle) -> dict[str, Any]:
         """Until an instance takes the job (billing starts then); none in time → Refused."""
         assert h.service_id is not None and h.job_id is not None
         deadline = time.monotonic() + self.s.render_start_timeout
         while True:
             job = await self.client.job(h.service_id, h.job_id)
             if job.get("status") not in (None, "pending"):
-                return
+                return job
             if time.monotonic() >= deadline:
                 raise Refused(
                     f"no Render instance took the job within {self.s.render_start_timeout:g} s"
@@ -204,7 +206,7 @@ class RenderNetwork:
     async def watch(self, d: Deployment) -> AsyncIterator[Observation]:
         h = RenderHandle.of(d.handle)
         assert h.service_id is not None and h.job_id is not None
-        yield Started()  # deploy() returned once an instance took the job
+        started = False  # deploy() returned once an instance took the job
         while True:
             try:
                 job = await self.client.job(h.service_id, h.job_id)
@@ -214,6 +216,9 @@ class RenderNetwork:
                 yield Outcome("failed", "the Render job or its service was deleted outside Cortex")
                 return
             status = job.get("status")
+            if not started:
+                started = True
+                yield Started(at=_time(job.get("startedAt")))
             if status in ENDED_JOBS:
                 yield await self._outcome(h.job_id, job)
                 return
@@ -223,19 +228,22 @@ class RenderNetwork:
         since = str(job.get("createdAt") or format_time(utcnow()))
         lines = await self.client.log_lines(render_job_id, since, limit=10)
         code = next((c for c in map(exit_code_in, lines) if c is not None), None)
+        at = _time(job.get("finishedAt"))
         status = job["status"]
         if status == "succeeded":
-            return Outcome("completed", None, 0 if code is None else code)
-        if status == "canceled":
-            return Outcome("failed", "the job was canceled on Render, not by Cortex", code)
+            return Outcome("completed", None, 0 if code is None else code, at)
         text = " ".join(lines).lower()
-        if "out of memory" in text:
-            return Outcome("failed", "out of memory: the job exceeded its plan's memory", code)
-        if "instance lost" in text:
-            return Outcome("failed", "instance lost: Render terminated the job's instance", code)
-        if code is None:
-            return Outcome("failed", "the Render job failed (no exit status in its log)", None)
-        return Outcome("failed", f"container exited with code {code}", code)
+        if status == "canceled":
+            reason = "the job was canceled on Render, not by Cortex"
+        elif "out of memory" in text:
+            reason = "out of memory: the job exceeded its plan's memory"
+        elif "instance lost" in text:
+            reason = "instance lost: Render terminated the job's instance"
+        elif code is None:
+            reason = "the Render job failed (no exit status in its log)"
+        else:
+            reason = f"container exited with code {code}"
+        return Outcome("failed", reason, code, at)
 
     # --- release, extend, price, probe ---
 
@@ -276,3 +284,8 @@ def _client(s: RenderSettings) -> RenderClient:
 
 def _types(s: RenderSettings) -> list[InstanceType]:
     return instance_types(s.render_plans, s.render_hours_per_month)
+
+
+def _time(value: Any) -> datetime | None:
+    """A Render timestamp (RFC 3339), or None."""
+    return parse_time(value) if isinstance(value, str) and value else None
