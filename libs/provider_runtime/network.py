@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
 from provider_runtime.model import Deployment, Outcome
+from runtime.logging import get_logger
 
 if TYPE_CHECKING:
     from provider_runtime.settings import ProviderSettings
 
+log = get_logger(__name__)
+T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -114,3 +118,18 @@ class Reconfigurable(Protocol):
 def backoff(attempt: int, base: float = 0.2, cap: float = 10.0) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(0, min(cap, base * 2**attempt))
+
+
+async def retrying(call: Callable[[], Awaitable[T]], max_retries: int, what: str) -> T:
+    """`call()`; a retryable NetworkError (429, 5xx, no answer) is retried with backoff."""
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except NetworkError as exc:
+            if not exc.retryable or attempt >= max_retries:
+                raise
+            delay = backoff(attempt)
+            log.info("network.retry", call=what, status=exc.status, delay=round(delay, 3))
+            await asyncio.sleep(delay)
+            attempt += 1

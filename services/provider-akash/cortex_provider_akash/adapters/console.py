@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from provider_runtime.network import NetworkError, backoff
+from provider_runtime.network import NetworkError, retrying
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -80,17 +79,8 @@ class ConsoleClient:
 
     async def call(self, method: str, path: str, body: Any = None, retry: bool = True) -> Any:
         """One Console call; retryable failures are retried with backoff unless `retry=False`."""
-        attempt = 0
-        while True:
-            try:
-                return await self._once(method, path, body)
-            except ConsoleError as exc:
-                if not retry or not exc.retryable or attempt >= self._max_retries:
-                    raise
-                delay = backoff(attempt)
-                log.info("akash.retry", path=path, status=exc.status, delay=round(delay, 3))
-                await asyncio.sleep(delay)
-                attempt += 1
+        retries = self._max_retries if retry else 0
+        return await retrying(lambda: self._once(method, path, body), retries, f"akash {path}")
 
     async def create_deployment(self, sdl: str, name: str, runtime_limit_hours: int) -> str:
         """Not retried here: a lost answer may still have created it (see find_deployment)."""

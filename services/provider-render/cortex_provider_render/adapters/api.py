@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import aiohttp
 
-from provider_runtime.network import NetworkError, backoff
+from provider_runtime.network import NetworkError, retrying
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,17 +56,10 @@ class RenderClient:
         retry: bool = True,
     ) -> Any:
         """One call; 429, 5xx and timeouts are retried with backoff unless `retry=False`."""
-        attempt = 0
-        while True:
-            try:
-                return await self._once(method, path, body, params or {})
-            except RenderError as exc:
-                if not retry or not exc.retryable or attempt >= self._max_retries:
-                    raise
-                delay = backoff(attempt)
-                log.info("render.retry", path=path, status=exc.status, delay=round(delay, 3))
-                await asyncio.sleep(delay)
-                attempt += 1
+        retries = self._max_retries if retry else 0
+        return await retrying(
+            lambda: self._once(method, path, body, params or {}), retries, f"render {path}"
+        )
 
     async def owner_id(self) -> str:
         """The workspace this key belongs to (the first owner), asked once."""
