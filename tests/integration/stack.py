@@ -13,15 +13,19 @@ import aiohttp
 
 from cortex_gateway.bootstrap import GatewayService
 from cortex_gateway.settings import GatewaySettings, RateLimit
+from cortex_notifier.bootstrap import NotifierService
+from cortex_notifier.settings import NotifierSettings
 from cortex_provider_akash.bootstrap import AkashService
 from cortex_provider_akash.settings import AkashSettings
 from cortex_scheduler.bootstrap import SchedulerService
 from cortex_scheduler.settings import SchedulerSettings
 from devnets.akash.app import AkashDevnet, start_akash_devnet
 from devnets.akash.settings import AkashDevnetSettings
+from runtime.secretbox import generate_key
 
 ADMIN_KEY = "ctx_test_admin_" + secrets.token_hex(8)
 JOBS = "/api/plugin-core/jobs"
+SECRETS_KEY = generate_key()
 
 SPEC: dict[str, Any] = {
     "provider": "akash",
@@ -43,6 +47,7 @@ class Stack:
     http: aiohttp.ClientSession
     key: str = ADMIN_KEY
     extra: dict[str, Any] = field(default_factory=dict)
+    notifier: NotifierService | None = None
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -98,7 +103,24 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 15) 
             await asyncio.sleep(0.05)
 
 
+def notifier_settings(nats_url: str, database_url: str, **overrides: Any) -> NotifierSettings:
+    """A notifier for tests: fast retries (scale 0.01), short timeout, local targets allowed."""
+    settings: dict[str, Any] = {
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "heartbeat_interval": 0.2,
+        "secrets_key": SECRETS_KEY,
+        "webhook_retry_scale": 0.01,
+        "webhook_timeout": 2.0,
+        "webhook_allow_private_urls": True,
+        "webhook_poll_interval": 0.05,
+        **overrides,
+    }
+    return NotifierSettings(**settings)
+
+
 async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overrides: Any) -> Stack:
+    """`notifier={...settings}` (or True) adds the notifier to the stack."""
     devnet = await start_akash_devnet(
         AkashDevnetSettings(
             work_dir=work_dir / "devnet",
@@ -136,10 +158,15 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
             akash_health_interval=overrides.get("health_interval", 0.2),
         )
     )
+    notifier = None
+    if overrides.get("notifier"):
+        extra = overrides["notifier"] if isinstance(overrides["notifier"], dict) else {}
+        notifier = NotifierService(notifier_settings(nats_url, database_url, **extra))
     gateway = GatewayService(
         GatewaySettings(
             **common,
             http_port=0,
+            expected_services="scheduler,provider-akash" + (",notifier" if notifier else ""),
             bootstrap_api_key=ADMIN_KEY,
             heartbeat_timeout=2.0,
             provider_stale_after=overrides.get("provider_stale_after", 5.0),
@@ -150,9 +177,12 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
     )
     await scheduler.start()
     await akash.start()
+    if notifier:
+        await notifier.start()
     await gateway.start()
     http = aiohttp.ClientSession()
     stack = Stack(f"http://127.0.0.1:{gateway.port}", devnet, scheduler, gateway, akash, http)
+    stack.notifier = notifier
 
     async def ready() -> bool:
         async with http.get(stack.base_url + "/healthz") as r:
@@ -168,7 +198,9 @@ async def start_stack(nats_url: str, database_url: str, work_dir: Path, **overri
 
 async def stop_stack(stack: Stack) -> None:
     await stack.http.close()
-    for name in ("gateway", "akash", "scheduler", "devnet"):
+    for name in ("gateway", "notifier", "akash", "scheduler", "devnet"):
+        if getattr(stack, name) is None:
+            continue
         try:
             await asyncio.wait_for(getattr(stack, name).stop(), 15)
         except TimeoutError:
