@@ -136,7 +136,9 @@ class WebhookEnv:
         return event_id
 
     async def history(self, webhook_id: str, key: str | None = None, **params: Any) -> Any:
-        status, body = await self.call("GET", f"{WEBHOOKS}/{webhook_id}/history", key, params=params)
+        status, body = await self.call(
+            "GET", f"{WEBHOOKS}/{webhook_id}/history", key, params=params
+        )
         assert status == 200, body
         return body
 
@@ -151,8 +153,13 @@ class WebhookEnv:
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    items = (await self.history(webhook_id, key, limit=100))["data"]
-                    if check(items):
+                    status, body = await self.call(
+                        "GET", f"{WEBHOOKS}/{webhook_id}/history", key, params={"limit": 100}
+                    )
+                    # 503 while a notifier process is still starting; anything else is final.
+                    assert status in (200, 503), body
+                    items = body["data"] if status == 200 else items
+                    if status == 200 and check(items):
                         return items
                     await asyncio.sleep(0.05)
         except TimeoutError:

@@ -70,7 +70,9 @@ async def test_validation_errors_name_the_field(env: WebhookEnv) -> None:
         status, answer = await env.call("POST", WEBHOOKS, json=body)
         assert status == 400, (body, answer)
         assert field in _field_errors(answer), (body, answer)
-    status, answer = await env.call("POST", WEBHOOKS, data=b"[1]", headers={"Content-Type": "application/json"})
+    status, answer = await env.call(
+        "POST", WEBHOOKS, data=b"[1]", headers={"Content-Type": "application/json"}
+    )
     assert status == 400
 
 
@@ -166,7 +168,9 @@ async def test_history_filters_pagination_and_unknown_delivery(env: WebhookEnv) 
     await env.stop_retries()
     for _ in range(3):
         await env.publish()
-    await env.wait_history(hook["id"], lambda items: len(items) == 3 and all(i["attempts"] for i in items))
+    await env.wait_history(
+        hook["id"], lambda items: len(items) == 3 and all(i["attempts"] for i in items)
+    )
     body = await env.history(hook["id"], status="retrying")
     assert len(body["data"]) == 1 and body["data"][0]["attemptHistory"][0]["statusCode"] == 500
     body = await env.history(hook["id"], status="delivered", limit=1, page=2)
@@ -174,7 +178,11 @@ async def test_history_filters_pagination_and_unknown_delivery(env: WebhookEnv) 
     assert body["meta"]["pagination"] == {"total": 2, "page": 2, "limit": 1, "pages": 2}
     body = await env.history(hook["id"], **{"from": "2999-01-01T00:00:00Z"})
     assert body["data"] == []
-    for params, field in [({"status": "lost"}, "status"), ({"to": "yesterday"}, "to"), ({"x": "1"}, "x")]:
+    for params, field in [
+        ({"status": "lost"}, "status"),
+        ({"to": "yesterday"}, "to"),
+        ({"x": "1"}, "x"),
+    ]:
         status, answer = await env.call("GET", f"{WEBHOOKS}/{hook['id']}/history", params=params)
         assert status == 400 and _field_errors(answer) == [field], answer
     status, answer = await env.call("POST", f"{WEBHOOKS}/{hook['id']}/history/dlv_missing/retry")
