@@ -13,6 +13,7 @@ from cortex_notifier.entrypoints.timers import retention
 from cortex_notifier.service_layer.attempts import Attempter
 from cortex_notifier.service_layer.dispatcher import Dispatcher
 from cortex_notifier.service_layer.fanout import FanOut
+from cortex_notifier.service_layer.recorder import Recorder
 from cortex_notifier.service_layer.webhooks import Webhooks
 from cortex_notifier.settings import NotifierSettings
 from runtime.database import close_pool, create_pool
@@ -49,7 +50,8 @@ class NotifierService:
         self.sender = Sender(s.webhook_timeout, s.webhook_allow_private_urls)
         await self.sender.start()
         webhooks, deliveries = WebhookRepository(self.pool), DeliveryRepository(self.pool)
-        attempter = Attempter(deliveries, self.box, self.sender, s.webhook_retry_scale)
+        self.recorder = Recorder(deliveries, s.webhook_retry_scale)
+        attempter = Attempter(self.recorder, self.box, self.sender)
         self.dispatcher = Dispatcher(
             deliveries,
             attempter,
@@ -69,6 +71,7 @@ class NotifierService:
             deliveries, s.webhook_retention_days, min(3600.0, s.webhook_retention_days * 8640)
         )
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
+        self.recorder.start()
         self.dispatcher.start()
         self.rpc_subscriptions = await rpc.serve(self.nc, self.webhooks)
         await self.events.start()
@@ -83,6 +86,7 @@ class NotifierService:
         await self.events.stop()
         await self.retention.stop()
         await self.dispatcher.stop(grace=min(2.0, self.settings.shutdown_grace / 2))
+        await self.recorder.stop()
         await self.sender.stop()
         await self.nc.drain()
         await close_pool(self.pool)

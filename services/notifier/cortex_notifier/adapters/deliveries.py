@@ -44,6 +44,26 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class AttemptResult:
+    """One attempt to record: which delivery, when it started, how it went."""
+
+    delivery_id: str
+    at: datetime
+    outcome: Outcome
+    manual: bool = False
+
+
+@dataclass
+class _Counts:
+    """A webhook's counter changes within one recorded batch."""
+
+    last: datetime
+    delivered: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+@dataclass(frozen=True)
 class HistoryQuery:
     tenant: str
     webhook_id: str
@@ -163,40 +183,86 @@ class DeliveryRepository:
         )
         return None if row is None else _claim(row)
 
-    async def record(
-        self, delivery_id: str, outcome: Outcome, at: datetime, scale: float, manual: bool = False
-    ) -> None:
-        """Write an attempt, the delivery's new state and the webhook's counters, together."""
+    async def record(self, results: list[AttemptResult], scale: float) -> None:
+        """Write attempts, the deliveries' new states and the webhooks' counters in one
+        transaction (one per batch of attempts, not per attempt: this is the hot path)."""
+        if not results:
+            return
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT webhook_id, status, attempts FROM notifier.deliveries "
-                "WHERE id = $1 FOR UPDATE",
-                delivery_id,
+            rows = await conn.fetch(
+                "SELECT id, webhook_id, status, attempts FROM notifier.deliveries "
+                "WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                sorted({r.delivery_id for r in results}),
             )
-            if row is None:  # the webhook was deleted meanwhile
+            state = {
+                r["id"]: (r["webhook_id"], DeliveryStatus(r["status"]), r["attempts"]) for r in rows
+            }
+            first_status = {key: value[1] for key, value in state.items()}
+            attempts: list[tuple[Any, ...]] = []
+            ends: dict[str, tuple[datetime | None, datetime | None]] = {}
+            counts: dict[str, _Counts] = {}
+            now = utcnow()
+            for result in results:
+                if result.delivery_id not in state:  # the webhook was deleted meanwhile
+                    continue
+                webhook, old, count = state[result.delivery_id]
+                number = count + 1
+                new, next_at, finished = _next_state(
+                    old, number, result.outcome, now, scale, result.manual
+                )
+                state[result.delivery_id] = (webhook, new, number)
+                ends[result.delivery_id] = (next_at, finished)
+                o = result.outcome
+                attempts.append(
+                    (result.delivery_id, number, result.at, o.status_code, o.response_ms,
+                     o.error, result.manual)
+                )  # fmt: skip
+                c = counts.setdefault(webhook, _Counts(last=result.at))
+                c.retried += int(number > 1)
+                c.last = max(c.last, result.at)
+            if not attempts:
                 return
-            number, old = row["attempts"] + 1, DeliveryStatus(row["status"])
-            new, next_at, finished = _next_state(old, number, outcome, utcnow(), scale, manual)
-            await conn.execute(
+            await conn.executemany(
                 "INSERT INTO notifier.attempts "
                 "(delivery_id, number, at, status_code, response_ms, error, manual) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                delivery_id, number, at, outcome.status_code, outcome.response_ms,
-                outcome.error, manual,
-            )  # fmt: skip
+                attempts,
+            )
+            changed = sorted(ends)
             await conn.execute(
-                "UPDATE notifier.deliveries SET status = $2, attempts = $3, "
-                "next_attempt_at = $4, finished_at = $5 WHERE id = $1",
-                delivery_id, new.value, number, next_at, finished,
-            )  # fmt: skip
-            delivered = int(new == DeliveryStatus.DELIVERED) - int(old == DeliveryStatus.DELIVERED)
-            failed = int(new == DeliveryStatus.FAILED) - int(old == DeliveryStatus.FAILED)
+                "UPDATE notifier.deliveries d SET status = u.s, attempts = u.a, "
+                "next_attempt_at = u.n, finished_at = u.f "
+                "FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], "
+                "$5::timestamptz[]) AS u(i, s, a, n, f) WHERE d.id = u.i",
+                changed,
+                [state[i][1].value for i in changed],
+                [state[i][2] for i in changed],
+                [ends[i][0] for i in changed],
+                [ends[i][1] for i in changed],
+            )
+            for delivery_id in changed:
+                # Counters follow each delivery's net change over the batch.
+                webhook, new, _ = state[delivery_id]
+                old = first_status[delivery_id]
+                c = counts[webhook]
+                c.delivered += int(new == DeliveryStatus.DELIVERED) - int(
+                    old == DeliveryStatus.DELIVERED
+                )
+                c.failed += int(new == DeliveryStatus.FAILED) - int(old == DeliveryStatus.FAILED)
+            hooks = sorted(counts)
             await conn.execute(
-                "UPDATE notifier.webhooks SET delivered_count = delivered_count + $2, "
-                "failed_count = failed_count + $3, retried_count = retried_count + $4, "
-                "last_triggered_at = GREATEST(last_triggered_at, $5) WHERE id = $1",
-                row["webhook_id"], delivered, failed, int(number > 1), at,
-            )  # fmt: skip
+                "UPDATE notifier.webhooks w SET "
+                "delivered_count = delivered_count + u.d, failed_count = failed_count + u.f, "
+                "retried_count = retried_count + u.r, "
+                "last_triggered_at = GREATEST(last_triggered_at, u.t) "
+                "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::timestamptz[]) "
+                "AS u(i, d, f, r, t) WHERE w.id = u.i",
+                hooks,
+                [counts[h].delivered for h in hooks],
+                [counts[h].failed for h in hooks],
+                [counts[h].retried for h in hooks],
+                [counts[h].last for h in hooks],
+            )
 
     async def release(self, delivery_ids: list[str]) -> None:
         """Make claimed deliveries due at once (their attempts were cut short by a stop)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from contracts.timefmt import utcnow
-from cortex_notifier.adapters.deliveries import Claim, DeliveryRepository
+from cortex_notifier.adapters.deliveries import AttemptResult, Claim
 from cortex_notifier.adapters.sender import Sender
 from cortex_notifier.domain.model import Outcome
+from cortex_notifier.service_layer.recorder import Recorder
 from runtime.logging import get_logger
 from runtime.secretbox import SecretBox, SecretBoxError
 
@@ -13,10 +14,8 @@ log = get_logger(__name__)
 
 
 class Attempter:
-    def __init__(
-        self, deliveries: DeliveryRepository, box: SecretBox, sender: Sender, scale: float
-    ) -> None:
-        self._deliveries, self._box, self._sender, self._scale = deliveries, box, sender, scale
+    def __init__(self, recorder: Recorder, box: SecretBox, sender: Sender) -> None:
+        self._recorder, self._box, self._sender = recorder, box, sender
 
     async def run(self, claim: Claim, manual: bool = False) -> Outcome:
         """Send `claim`'s fixed body once and record the attempt; returns what happened."""
@@ -31,7 +30,7 @@ class Attempter:
             outcome = await self._sender.send(
                 claim.url, secret, claim.event_id, claim.event_type, claim.body, claim.id
             )
-        await self._deliveries.record(claim.id, outcome, at, self._scale, manual)
+        await self._recorder.record(AttemptResult(claim.id, at, outcome, manual))
         log.debug(
             "delivery.attempted",
             delivery_id=claim.id,

@@ -98,7 +98,12 @@ class Webhooks:
     async def list(self, tenant: str, params: Any) -> dict[str, Any]:
         query = parse_model(PageParams, params, what="query")
         items, total = await self._webhooks.page(tenant, query.page, query.limit)
-        return {"items": [views.webhook(w) for w in items], "total": total}
+        return {
+            "items": [views.webhook(w) for w in items],
+            "total": total,
+            "page": query.page,
+            "limit": query.limit,
+        }
 
     async def get(self, tenant: str, webhook_id: str) -> dict[str, Any]:
         """The webhook with its stats and its most recent deliveries."""
@@ -174,7 +179,12 @@ class Webhooks:
                 query.limit,
             )
         )
-        return {"items": [views.delivery(d) for d in items], "total": total}
+        return {
+            "items": [views.delivery(d) for d in items],
+            "total": total,
+            "page": query.page,
+            "limit": query.limit,
+        }
 
     async def retry(self, tenant: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
         """Attempt one delivery again now, whatever its state; the delivery afterwards."""
