@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import time
 
+import pytest
 from standardwebhooks import Webhook
 
 from contracts.signatures import verify
@@ -190,3 +191,27 @@ async def test_disabled_webhook_receives_nothing(env: WebhookEnv) -> None:
     await env.wait_history(on["id"], lambda i: bool(i) and i[0]["status"] == "delivered")
     assert (await env.history(off["id"]))["data"] == []
     assert env.receiver.hits("off") == []
+
+
+async def test_secrets_never_reach_the_logs(
+    env: WebhookEnv, capfd: pytest.CaptureFixture[str]
+) -> None:
+    supplied = "supplied-secret-value-0123456789"
+    env.receiver.behaviours["s"] = Behaviour(fail_times=1)
+    generated = await env.create(url=env.receiver.url("s"))
+    await env.create(url=env.receiver.url("s2"), secret=supplied)
+    await env.call("PUT", f"{WEBHOOKS}/{generated['id']}", json={"secret": supplied + "-rotated"})
+    await env.call(
+        "POST",
+        WEBHOOKS,
+        json={"name": "x", "url": "bad", "events": ["job.completed"], "secret": supplied},
+    )
+    await env.publish()
+    await wait_until(lambda: len(env.receiver.hits("s")) == 2 and len(env.receiver.hits("s2")) == 1)
+    await env.call("POST", f"{WEBHOOKS}/{generated['id']}/test", json={})
+    logged = capfd.readouterr()
+    text = logged.out + logged.err
+    assert "delivery.attempted" in text  # the notifier's logs were captured
+    for secret in (generated["secret"], supplied, supplied + "-rotated"):
+        assert secret not in text
+        assert secret.removeprefix("whsec_") not in text
