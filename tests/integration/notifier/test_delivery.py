@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 
 from contracts.signatures import verify
 from runtime import codec
+from runtime.secretbox import generate_key
 from tests.integration.notifier.env import WEBHOOKS, Behaviour, WebhookEnv, wait_until
 
 
@@ -215,3 +216,20 @@ async def test_secrets_never_reach_the_logs(
     for secret in (generated["secret"], supplied, supplied + "-rotated"):
         assert secret not in text
         assert secret.removeprefix("whsec_") not in text
+
+
+async def test_wrong_secrets_key_fails_clearly_and_never_sends_unsigned(env: WebhookEnv) -> None:
+    hook = await env.create(url=env.receiver.url("k"))
+    await env.restart_notifier(secrets_key=generate_key(), webhook_retry_scale=1000.0)
+    status, body = await env.call("POST", f"{WEBHOOKS}/{hook['id']}/test", json={})
+    assert status == 200 and body["data"]["delivered"] is False
+    assert "cannot be decrypted" in body["data"]["error"]
+    await env.publish()
+    [item] = await env.wait_history(hook["id"], lambda i: bool(i) and i[0]["attempts"] == 1)
+    assert item["status"] == "retrying" and "cannot be decrypted" in item["error"]
+    assert env.receiver.hits("k") == []
+    # Rotating the secret under the new key repairs the webhook.
+    status, _ = await env.call("PUT", f"{WEBHOOKS}/{hook['id']}", json={"secret": "x" * 20})
+    assert status == 200
+    status, body = await env.call("POST", f"{WEBHOOKS}/{hook['id']}/test", json={})
+    assert body["data"]["delivered"] is True

@@ -14,7 +14,7 @@ from cortex_notifier.adapters.guard import UrlRefused, check_url
 from cortex_notifier.adapters.sender import Sender
 from cortex_notifier.adapters.webhooks import DuplicateWebhook, WebhookRepository
 from cortex_notifier.domain import views
-from cortex_notifier.domain.model import Webhook, generate_secret, new_webhook_id
+from cortex_notifier.domain.model import Outcome, Webhook, generate_secret, new_webhook_id
 from cortex_notifier.service_layer.attempts import Attempter
 from cortex_notifier.service_layer.requests import (
     CreateWebhook,
@@ -24,7 +24,7 @@ from cortex_notifier.service_layer.requests import (
     UpdateWebhook,
 )
 from runtime import codec
-from runtime.secretbox import SecretBox, fingerprint
+from runtime.secretbox import SecretBox, SecretBoxError, fingerprint
 
 RECENT_DELIVERIES = 10
 
@@ -152,10 +152,15 @@ class Webhooks:
         event_id = new_event_id()
         data = {"test": True, "webhookId": webhook.id, "message": "Test event from Cortex"}
         payload = codec.dumps(envelope(event_id, request.event_type, utcnow(), data))
-        outcome = await self._sender.send(
-            webhook.url, self._box.open(webhook.secret_sealed), event_id, request.event_type,
-            payload,
-        )  # fmt: skip
+        try:
+            secret = self._box.open(webhook.secret_sealed)
+        except SecretBoxError:
+            # Sealed with another key than this one: say so rather than answer a 500.
+            outcome = Outcome(False, None, 0, "the webhook secret cannot be decrypted")
+        else:
+            outcome = await self._sender.send(
+                webhook.url, secret, event_id, request.event_type, payload
+            )
         return {
             "delivered": outcome.ok,
             "statusCode": outcome.status_code,
