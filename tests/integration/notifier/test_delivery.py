@@ -233,3 +233,15 @@ async def test_wrong_secrets_key_fails_clearly_and_never_sends_unsigned(env: Web
     assert status == 200
     status, body = await env.call("POST", f"{WEBHOOKS}/{hook['id']}/test", json={})
     assert body["data"]["delivered"] is True
+
+
+async def test_records_past_retention_are_deleted_but_stats_stay(env: WebhookEnv) -> None:
+    # 0.00001 days = 0.86 s, checked every 0.086 s.
+    await env.restart_notifier(webhook_retention_days=0.00001)
+    hook = await env.create(url=env.receiver.url("r"))
+    await env.publish()
+    await env.wait_history(hook["id"], lambda i: bool(i) and i[0]["status"] == "delivered")
+    await env.wait_history(hook["id"], lambda i: i == [], timeout=10)
+    status, body = await env.call("GET", f"{WEBHOOKS}/{hook['id']}")
+    assert status == 200 and body["data"]["stats"]["delivered"] == 1
+    assert body["data"]["deliveryHistory"] == []
