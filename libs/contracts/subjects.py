@@ -9,6 +9,16 @@ RPC_JOB_LIST = "cortex.rpc.job.list"
 RPC_JOB_CANCEL = "cortex.rpc.job.cancel"
 RPC_JOB_EXTEND = "cortex.rpc.job.extend"
 
+# Webhooks and their deliveries, answered by the notifier (queue group `notifier`).
+RPC_WEBHOOK_CREATE = "cortex.rpc.webhook.create"
+RPC_WEBHOOK_LIST = "cortex.rpc.webhook.list"
+RPC_WEBHOOK_GET = "cortex.rpc.webhook.get"
+RPC_WEBHOOK_UPDATE = "cortex.rpc.webhook.update"
+RPC_WEBHOOK_DELETE = "cortex.rpc.webhook.delete"
+RPC_WEBHOOK_TEST = "cortex.rpc.webhook.test"
+RPC_WEBHOOK_HISTORY = "cortex.rpc.webhook.history"
+RPC_WEBHOOK_RETRY = "cortex.rpc.webhook.retry"
+
 # Work for the provider services: stream PROVIDER_WORK, one durable consumer per network.
 PROVIDER_WORK_STREAM = "PROVIDER_WORK"
 PROVIDER_WORK_SUBJECTS = "cortex.provider.>"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Start order matters only for speed: each service waits for what it needs anyway.
-SERVICES = ["scheduler", "provider-akash", "provider-render", "gateway"]
+SERVICES = ["scheduler", "provider-akash", "provider-render", "notifier", "gateway"]
 
 
 def service_module(name: str) -> str:

@@ -22,8 +22,10 @@ from embedded.nats import NatsServer
 from embedded.ports import free_port
 from embedded.postgres import PostgresServer
 from embedded.process import ServerStartError
+from runtime.secretbox import KEY_SETTING, generate_key
 
 DEVNET_TIMEOUT = 30.0
+ALLOW_PRIVATE = "CORTEX_WEBHOOK_ALLOW_PRIVATE_URLS"
 
 
 def ready_timeout() -> float:
@@ -88,6 +90,27 @@ def admin_key(data_dir: Path, given: str | None) -> str:
     return key
 
 
+def secrets_key(data_dir: Path) -> str:
+    """`CORTEX_SECRETS_KEY` if set, else the key saved by an earlier start, else a new one
+    (saved, 0600): secrets sealed before a restart must open after it."""
+    given = os.environ.get(KEY_SETTING)
+    if given:
+        return given
+    path = data_dir / "secrets-key"
+    if path.exists():
+        return path.read_text().strip()
+    key = generate_key()
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def allow_private_urls() -> bool:
+    """Local development: webhooks may target this machine unless the caller said otherwise."""
+    return os.environ.get(ALLOW_PRIVATE, "true").lower() in ("1", "true", "yes")
+
+
 def _start_servers(data_dir: Path) -> tuple[NatsServer, PostgresServer]:
     """NATS, then PostgreSQL; NATS is stopped again if PostgreSQL fails."""
     nats = NatsServer.start(data_dir / "nats")
@@ -116,7 +139,7 @@ async def _start_devnet(name: str, data_dir: Path) -> Devnet:
     return devnet
 
 
-def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
+def _service_env(d: Deployment, name: str, key: str, secrets: str) -> dict[str, str]:
     env = dict(os.environ)  # every CORTEX_* setting of the caller reaches the services
     env.update(
         {
@@ -128,6 +151,8 @@ def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
             "CORTEX_BOOTSTRAP_API_KEY": key,
             "CORTEX_DATA_DIR": str(d.data_dir),
             "CORTEX_EXPECTED_SERVICES": ",".join(s for s in enabled_services() if s != "gateway"),
+            KEY_SETTING: secrets,
+            ALLOW_PRIVATE: str(allow_private_urls()).lower(),
         }
     )
     # The gateway accepts jobs for the networks whose provider service runs here.
@@ -142,10 +167,11 @@ def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
 
 
 async def _start_services(d: Deployment, key: str) -> None:
+    secrets = secrets_key(d.data_dir)
     for name in enabled_services():
         argv = [sys.executable, "-m", "cortex_cli", "run", name]
         log = d.data_dir / "logs" / f"{name}.log"
-        env = _service_env(d, name, key)
+        env = _service_env(d, name, key, secrets)
         service = Supervised(name, argv, env, log, lambda _: d.write_manifest())
         await service.start()
         d.services.append(service)
@@ -245,6 +271,12 @@ async def up(data_dir: Path, port: int, api_key: str | None) -> int:
         if await _unless_stopped(_start(d, key), stop):
             print(f"Cortex ready at {d.api_url}", flush=True)
             print(f"API key: {key}", flush=True)
+            if allow_private_urls():
+                print(
+                    "Webhooks may target loopback and private addresses (local development; "
+                    f"{ALLOW_PRIVATE}=false refuses them as in production).",
+                    flush=True,
+                )
             print(f"Logs in {data_dir / 'logs'}; Ctrl-C stops everything.", flush=True)
             await stop.wait()
         print("cortex: stopping", flush=True)

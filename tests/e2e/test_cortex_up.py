@@ -16,8 +16,11 @@ import nats
 import psutil
 import pytest
 
+from contracts.signatures import verify
 from cortex_cli.process import CortexProcess, start_cortex
 from embedded.ports import free_port
+from runtime import codec
+from tests.integration.notifier.env import Receiver
 
 JOBS = "/api/plugin-core/jobs"
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
@@ -233,6 +236,29 @@ async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
 
     # Every deployment closed: the restarted service resumed each one from its persisted step.
     assert not await leaks(api, cortex, network)
+
+
+async def test_a_real_jobs_completion_reaches_a_webhook(api: Api, cortex: CortexProcess) -> None:
+    assert any("Webhooks may target loopback and private" in line for line in cortex.output)
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        body = {"name": "e2e", "url": receiver.url("done"), "events": ["job.completed"]}
+        status, created = await api.call("POST", "/api/plugin-core/webhooks", json=body)
+        assert status == 201, created
+        job = {**SEED_JOB, "image": "alpine:3.20", "command": ["sh", "-c", "echo ok"]}
+        job.pop("ports")
+        status, answer = await api.call("POST", JOBS, json=job)
+        assert status == 201, answer
+        await api.wait_for(answer["data"]["id"], TERMINAL)
+        async with asyncio.timeout(30):
+            while not receiver.hits("done"):
+                await asyncio.sleep(0.1)
+        [hit] = receiver.hits("done")
+        verify(created["data"]["secret"], hit.headers, hit.body)
+        assert codec.loads(hit.body)["data"]["job"]["id"] == answer["data"]["id"]
+    finally:
+        await receiver.stop()
 
 
 async def test_sigterm_stops_everything_within_10_s_and_data_survives(

@@ -13,6 +13,8 @@ import aiohttp
 
 from cortex_gateway.bootstrap import GatewayService
 from cortex_gateway.settings import GatewaySettings, RateLimit
+from cortex_notifier.bootstrap import NotifierService
+from cortex_notifier.settings import NotifierSettings
 from cortex_scheduler.bootstrap import SchedulerService
 from cortex_scheduler.settings import SchedulerSettings
 from provider_runtime.service import ProviderService
@@ -42,6 +44,7 @@ class Stack:
     networks: dict[str, NetworkUnderTest]
     key: str = ADMIN_KEY
     extra: dict[str, Any] = field(default_factory=dict)
+    notifier: NotifierService | None = None
 
     @property
     def devnet(self) -> Any:
@@ -115,6 +118,22 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 15) 
             await asyncio.sleep(0.05)
 
 
+def notifier_settings(nats_url: str, database_url: str, **overrides: Any) -> NotifierSettings:
+    """A notifier for tests: fast retries (scale 0.01), short timeout, local targets allowed."""
+    settings: dict[str, Any] = {
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "heartbeat_interval": 0.2,
+        "secrets_key": SECRETS_KEY,
+        "webhook_retry_scale": 0.01,
+        "webhook_timeout": 2.0,
+        "webhook_allow_private_urls": True,
+        "webhook_poll_interval": 0.05,
+        **overrides,
+    }
+    return NotifierSettings(**settings)
+
+
 async def start_stack(
     nats_url: str,
     database_url: str,
@@ -122,6 +141,8 @@ async def start_stack(
     networks: tuple[str, ...] = ("akash",),
     **overrides: Any,
 ) -> Stack:
+    """`networks` picks the provider services (with their devnets); `notifier={...settings}`
+    (or True) adds the notifier."""
     common: dict[str, Any] = {
         "nats_url": nats_url,
         "database_url": database_url,
@@ -147,6 +168,10 @@ async def start_stack(
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
         )
     )
+    notifier = None
+    if overrides.get("notifier"):
+        extra = overrides["notifier"] if isinstance(overrides["notifier"], dict) else {}
+        notifier = NotifierService(notifier_settings(nats_url, database_url, **extra))
     gateway = GatewayService(
         GatewaySettings(
             **common,
@@ -154,7 +179,10 @@ async def start_stack(
             bootstrap_api_key=ADMIN_KEY,
             heartbeat_timeout=2.0,
             providers=",".join(networks),
-            expected_services=",".join(["scheduler", *(f"provider-{n}" for n in networks)]),
+            expected_services=",".join(
+                ["scheduler", *(f"provider-{n}" for n in networks)]
+                + (["notifier"] if notifier else [])
+            ),
             provider_stale_after=overrides.get("provider_stale_after", 5.0),
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
@@ -164,9 +192,12 @@ async def start_stack(
     await scheduler.start()
     for network in started.values():
         await network.service.start()
+    if notifier:
+        await notifier.start()
     await gateway.start()
     http = aiohttp.ClientSession()
     stack = Stack(f"http://127.0.0.1:{gateway.port}", scheduler, gateway, http, started)
+    stack.notifier = notifier
 
     async def ready() -> bool:
         async with http.get(stack.base_url + "/healthz") as r:
@@ -181,11 +212,13 @@ async def start_stack(
 
 async def stop_stack(stack: Stack) -> None:
     await stack.http.close()
-    parts: list[tuple[str, Any]] = [("gateway", stack.gateway)]
+    parts: list[tuple[str, Any]] = [("gateway", stack.gateway), ("notifier", stack.notifier)]
     parts += [(f"provider-{n}", net.service) for n, net in stack.networks.items()]
     parts += [("scheduler", stack.scheduler)]
     parts += [(f"devnet-{n}", net.devnet) for n, net in stack.networks.items()]
     for name, part in parts:
+        if part is None:
+            continue
         try:
             await asyncio.wait_for(part.stop(), 15)
         except TimeoutError:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cortex_gateway.context import CONTEXT, GatewayContext
 from cortex_gateway.middleware import authenticate, error_envelope, request_context
-from cortex_gateway.routes import jobs, keys, providers
+from cortex_gateway.routes import jobs, keys, providers, webhooks
 from runtime.metrics import metrics_handler
 
 JOBS = "/api/plugin-core/jobs"
@@ -49,4 +49,5 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_post("/api/auth/keys", keys.create_key)
     app.router.add_get("/api/auth/keys", keys.list_keys)
     app.router.add_delete("/api/auth/keys/{key_id}", keys.delete_key)
+    webhooks.add_routes(app)
     return app

@@ -13,7 +13,7 @@ import asyncpg
 
 from contracts.timefmt import format_time
 
-SCOPES = frozenset({"jobs:read", "jobs:write", "admin"})
+SCOPES = frozenset({"jobs:read", "jobs:write", "webhooks:read", "webhooks:write", "admin"})
 KEY_PREFIX = "ctx_"
 
 

@@ -1,0 +1,1 @@
+"""The notifier: signed webhooks for public events, delivered at least once."""
