@@ -130,6 +130,9 @@ def _service_env(d: Deployment, name: str, key: str) -> dict[str, str]:
             "CORTEX_EXPECTED_SERVICES": ",".join(s for s in enabled_services() if s != "gateway"),
         }
     )
+    # The gateway accepts jobs for the networks whose provider service runs here.
+    networks = [s.removeprefix("provider-") for s in enabled_services() if s.startswith("provider-")]
+    env.setdefault("CORTEX_PROVIDERS", ",".join(networks))
     for devnet in d.devnets:
         env[f"CORTEX_{devnet.name.upper()}_API_URL"] = devnet.url
         env[f"CORTEX_{devnet.name.upper()}_API_KEY"] = devnet.api_key
