@@ -37,7 +37,8 @@ MAX_IMAGE_LENGTH = 255
 class SpecLimits:
     """Deployment-specific limits, passed to validation as pydantic context."""
 
-    providers: frozenset[str] = frozenset({"akash"})
+    # None: any network name (a spec already accepted at the gateway, read back internally).
+    providers: frozenset[str] | None = frozenset({"akash"})
     max_cpu_millicores: int = 64_000
     max_duration_seconds: int = 30 * 24 * 3600
     max_gpu: int = 8
@@ -47,11 +48,25 @@ class SpecLimits:
     max_args: int = 256
 
 
+# Internal readers (provider services) re-parse specs the gateway already accepted under its
+# own limits, which they do not know: only the shape is checked then.
+ACCEPTED = SpecLimits(
+    providers=None,
+    max_cpu_millicores=2**31,
+    max_duration_seconds=2**31,
+    max_gpu=2**31,
+    max_env_vars=2**31,
+    max_ports=2**31,
+    max_volumes=2**31,
+    max_args=2**31,
+)
+
+
 def _limits(info: ValidationInfo) -> SpecLimits:
     context = info.context
     if isinstance(context, SpecLimits):
         return context
-    return SpecLimits()
+    return ACCEPTED
 
 
 def _check_quantity(value: str) -> str:
@@ -121,7 +136,7 @@ class JobSpec(CamelModel):
     @classmethod
     def _provider(cls, value: str, info: ValidationInfo) -> str:
         providers = _limits(info).providers
-        if value not in providers:
+        if providers is not None and value not in providers:
             raise ValueError(f"must be one of: {', '.join(sorted(providers))}")
         return value
 

@@ -138,6 +138,7 @@ async def start_stack(
         SchedulerSettings(
             **common,
             timer_interval=0.1,
+            providers=",".join(networks),
             cancel_timeout=overrides.get("cancel_timeout", 10.0),
             cost_thresholds=overrides.get("cost_thresholds", "0.5,0.8,1.0"),
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
@@ -150,6 +151,7 @@ async def start_stack(
             bootstrap_api_key=ADMIN_KEY,
             heartbeat_timeout=2.0,
             providers=",".join(networks),
+            expected_services=",".join(["scheduler", *(f"provider-{n}" for n in networks)]),
             provider_stale_after=overrides.get("provider_stale_after", 5.0),
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
