@@ -18,7 +18,7 @@ from cortex_provider_golem.settings import GolemSettings
 from devnets.akash.app import start_akash_devnet
 from devnets.akash.settings import AkashDevnetSettings
 from devnets.golem.app import start_golem_devnet
-from devnets.golem.settings import GolemDevnetSettings
+from devnets.golem.settings import GolemDevnetSettings, default_providers
 from provider_runtime.service import ProviderService
 
 
@@ -87,8 +87,13 @@ async def start_akash(
 async def start_golem(
     common: dict[str, Any], work_dir: Path, o: dict[str, Any]
 ) -> NetworkUnderTest:
+    providers = default_providers()
+    if o.get("enforce_memory_limit"):  # small VMs, so a test can exceed one's memory
+        providers = [p.model_copy(update={"memory_gib": 0.5}) for p in providers]
     devnet = await start_golem_devnet(
         GolemDevnetSettings(
+            providers=providers,
+            enforce_memory_limit=o.get("enforce_memory_limit", False),
             work_dir=work_dir / "golem-devnet",
             zero_delay=o.get("golem_zero_delay", True),
             approve_delay_seconds=0.0,

@@ -238,3 +238,22 @@ async def test_price_is_the_cheapest_offer_in_usd(stack: Stack) -> None:
     assert price.cpu_core_hour == pytest.approx((0.0001 + 0.00002) * 3600 * 0.25)
     assert price.memory_gb_hour == 0 and price.storage_gb_hour == 0
     await assert_nothing_open(stack)  # the price probe's demand is withdrawn
+
+
+async def test_a_run_over_the_vm_memory_fails_out_of_memory(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(
+        nats_server.url, database_url, tmp_path, networks=("golem",), enforce_memory_limit=True
+    )
+    try:
+        hog = "x = bytearray(2 * 1024 * 1024 * 1024); print(len(x))"
+        job = await submit(
+            stack, image="python:3.11-slim", memory="256Mi", command=["python3", "-c", hog]
+        )
+        done = await stack.wait_for(job["id"], {"completed", "failed"}, timeout=30)
+        assert done["status"] == "failed", done
+        assert "out of memory" in done["reason"], done
+        await assert_nothing_open(stack)
+    finally:
+        await stop_stack(stack)

@@ -477,7 +477,7 @@ class GolemNetwork:
         counted per core-hour too, and memory and storage cost 0.
         """
         spec = JobSpec(
-            provider=self.name, image=PROBE_IMAGE, cpu=1000, memory="1Gi", storage="1Gi",
+            provider=self.name, image=PROBE_IMAGE, cpu=1000, memory="64Mi", storage="128Mi",
             duration=3600,
         )  # fmt: skip
         expiration = utcnow() + timedelta(seconds=self._window(spec))
