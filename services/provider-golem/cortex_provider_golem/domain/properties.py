@@ -1,4 +1,8 @@
-"""Reading Golem property sets, which yagna may send flat (`a.b.c`) or nested."""
+"""Reading Golem property sets, which yagna may send flat (`a.b.c`) or nested.
+
+Nested, a key that is both a value and a prefix (`golem.com.pricing.model = "linear"` beside
+`golem.com.pricing.model.linear.coeffs`) keeps its value under `@tag`.
+"""
 
 from __future__ import annotations
 
@@ -15,4 +19,4 @@ def prop(properties: Mapping[str, Any], key: str, default: Any = None) -> Any:
         if not isinstance(node, Mapping) or part not in node:
             return default
         node = node[part]
-    return node
+    return node.get("@tag", default) if isinstance(node, Mapping) else node
