@@ -80,10 +80,10 @@ class GolemNetwork:
 
         await self._allocate(spec, h, persist)
         assert h.allocation_id is not None
+        if h.agreement_id is not None:  # resumed: approved by now, or ended and forgotten
+            await self._approved(h, persist)
         if h.agreement_id is None:
             await self._agree(d.job_id, spec, h, persist)
-        else:
-            await self._approved(h, persist)
         assert h.agreement_id is not None
         await self.payments.track(h.agreement_id, h.allocation_id)
         if h.demand_id:  # the agreement is signed: no more offers wanted
@@ -204,8 +204,7 @@ class GolemNetwork:
         """Sign an agreement with the cheapest acceptable offer that takes our counter-proposal."""
         if h.proposal_id:  # interrupted right around creating the agreement
             await self._retry_agreement(h, persist)
-            if h.agreement_id:
-                await self._approved(h, persist)
+            if h.agreement_id and await self._approved(h, persist) is None:
                 return
         body = await self._subscribe(job_id, spec, h, persist)
         assert h.demand_id is not None
