@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cortex_provider_golem.bootstrap import build as build_golem
 from devnets.golem.app import GolemDevnet
 from embedded.nats import NatsServer
 from tests.integration.stack import JOBS, Stack, start_stack, stop_stack, wait_until
@@ -257,3 +258,26 @@ async def test_a_run_over_the_vm_memory_fails_out_of_memory(
         await assert_nothing_open(stack)
     finally:
         await stop_stack(stack)
+
+
+async def test_a_restart_mid_deploy_resumes_with_one_agreement_and_nothing_left(
+    stack: Stack,
+) -> None:
+    await faults(stack, {"noOffers": True})
+    job = await submit(stack, command=["sh", "-c", "sleep 0.3"])
+
+    async def demanded() -> bool:
+        return bool((await stack.devnet_state("golem"))["demands"])
+
+    await wait_until(demanded)
+    # The service stops while its deploy waits for offers (as a crash would, at an await).
+    golem = stack.networks["golem"]
+    await golem.service.stop()
+    await faults(stack, {"noOffers": False})
+    golem.service = build_golem(golem.service.settings)
+    await golem.service.start()
+
+    done = await stack.wait_for(job["id"], {"completed", "failed"}, timeout=30)
+    assert done["status"] == "completed", done
+    assert golem.created_for(job["id"]) == 1
+    await assert_nothing_open(stack)  # the first demand, whose offers were lost, withdrawn too
