@@ -102,7 +102,7 @@ def list_query(params: Any, ctx: GatewayContext) -> dict[str, Any]:
         )
     query: dict[str, Any] = {
         "statuses": _csv(params, "status", {s.value for s in JobStatus}),
-        "providers": _csv(params, "provider", set(ctx.limits.providers)),
+        "providers": _csv(params, "provider", set(ctx.settings.provider_set)),
         "page": _int(params, "page", 1, 1, 1_000_000),
         "limit": _int(params, "limit", 20, 1, MAX_LIMIT),
     }

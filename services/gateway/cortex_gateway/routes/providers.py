@@ -60,7 +60,7 @@ def _provider(ctx: GatewayContext, network: str) -> dict[str, Any]:
 def _network(request: web.Request) -> str:
     ctx = GatewayContext.of(request)
     network = request.match_info["provider_id"]
-    if network not in ctx.limits.providers:
+    if network not in ctx.settings.provider_set:
         raise ApiError(
             ErrorCode.PROVIDER_NOT_FOUND, f"Provider {network} not found", {"id": network}
         )
@@ -80,7 +80,7 @@ async def list_providers(request: web.Request) -> web.Response:
     wanted_status = request.query.get("status")
     if wanted_status is not None and wanted_status not in STATUSES:
         raise validation(f"status must be one of {', '.join(sorted(STATUSES))}", "status", "enum")
-    found = [_provider(ctx, n) for n in sorted(ctx.limits.providers)]
+    found = [_provider(ctx, n) for n in sorted(ctx.settings.provider_set)]
     found = [
         p
         for p in found
