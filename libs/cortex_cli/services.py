@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Start order matters only for speed: each service waits for what it needs anyway.
-SERVICES = ["scheduler", "provider-akash", "provider-render", "notifier", "gateway"]
+SERVICES = ["scheduler", "provider-akash", "provider-render", "provider-golem", "notifier", "gateway"]
 
 
 def service_module(name: str) -> str:
@@ -43,8 +43,8 @@ def _devnet_argv(module: str, key_flag: str) -> DevnetArgv:
     return argv
 
 
-# Render and Golem run now so they can be explored by hand (docs/devnets.md); their provider
-# services come with issue #3.
+# Render runs now so it can be explored by hand (docs/devnets.md); its provider service comes
+# with issue #3.
 DEVNETS: dict[str, DevnetArgv] = {
     "akash": _devnet_argv("devnets.akash", "--api-key"),
     "render": _devnet_argv("devnets.render", "--api-key"),

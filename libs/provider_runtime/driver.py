@@ -79,7 +79,8 @@ class Driver:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-                raise CancelRequested
+                if flag.is_set():  # else we were stopped (shutdown, handover): resume later
+                    raise CancelRequested
         task.result()
 
     async def _deploy(self, d: Deployment) -> None:

@@ -13,10 +13,14 @@ from typing import Any, Protocol
 
 from cortex_provider_akash.bootstrap import build as build_akash
 from cortex_provider_akash.settings import AkashSettings
+from cortex_provider_golem.bootstrap import build as build_golem
+from cortex_provider_golem.settings import GolemSettings
 from cortex_provider_render.bootstrap import build as build_render
 from cortex_provider_render.settings import RenderSettings
 from devnets.akash.app import start_akash_devnet
 from devnets.akash.settings import AkashDevnetSettings
+from devnets.golem.app import start_golem_devnet
+from devnets.golem.settings import GolemDevnetSettings, default_providers
 from devnets.render.app import start_render_devnet
 from devnets.render.settings import RenderDevnetSettings
 from provider_runtime.service import ProviderService
@@ -124,4 +128,59 @@ async def start_render(
     )
 
 
-STARTERS: dict[str, Starter] = {"akash": start_akash, "render": start_render}
+async def start_golem(
+    common: dict[str, Any], work_dir: Path, o: dict[str, Any]
+) -> NetworkUnderTest:
+    providers = default_providers()
+    if o.get("enforce_memory_limit"):  # small VMs, so a test can exceed one's memory
+        providers = [p.model_copy(update={"memory_gib": 0.5}) for p in providers]
+    devnet = await start_golem_devnet(
+        GolemDevnetSettings(
+            providers=providers,
+            enforce_memory_limit=o.get("enforce_memory_limit", False),
+            work_dir=work_dir / "golem-devnet",
+            zero_delay=o.get("golem_zero_delay", True),
+            approve_delay_seconds=0.0,
+            deploy_seconds=o.get("deploy_seconds", 1.0),  # used only without zero_delay
+            stop_grace_seconds=1.0,
+            debit_note_interval_seconds=o.get("debit_note_interval"),
+        )
+    )
+    service = build_golem(
+        GolemSettings(
+            **common,
+            golem_api_url=devnet.url,
+            golem_api_key=devnet.app_key,
+            golem_offer_timeout=o.get("offer_timeout", 3.0),
+            golem_offer_collect=0.1,
+            golem_negotiation_timeout=5.0,
+            golem_poll_timeout=0.5,
+            golem_status_interval=0.2,
+            golem_invoice_wait=5.0,
+            golem_debit_note_accept_timeout=o.get("debit_note_accept_timeout", 240),
+        )
+    )
+    return NetworkUnderTest(
+        "golem",
+        devnet,
+        service,
+        leak_keys=("demands", "agreements", "activities", "processes", "allocations"),
+        faults={
+            "no_capacity": {"noOffers": True},
+            "api_errors": {"apiErrorRate": 0.3},
+            "offline": {"offline": True},
+        },
+        lose=lambda details: f"/control/agreements/{details['agreementId']}/break",
+        created_for=lambda job_id: sum(
+            1
+            for agreement in devnet.network.market.agreements.values()
+            if agreement.demand.properties.get("cortex.job-id") == job_id
+        ),
+    )
+
+
+STARTERS: dict[str, Starter] = {
+    "akash": start_akash,
+    "render": start_render,
+    "golem": start_golem,
+}

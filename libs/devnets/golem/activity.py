@@ -19,6 +19,8 @@ from devnets.runner import ImagePullError, Workload, WorkloadSpec
 
 ActivityState = Literal["New", "Initialized", "Deployed", "Ready", "Unresponsive", "Terminated"]
 TASK_PACKAGE = "golem.srv.comp.task_package"
+MEMORY_GIB = "golem.inf.mem.gib"
+GIB = 2**30
 
 
 class Activity:
@@ -138,7 +140,9 @@ class Activity:
                 command=[str(entry_point)] if entry_point else None,
                 args=argv,
                 env=self.env,
-            )
+                memory_bytes=self._memory_bytes(),
+            ),
+            enforce_memory_limit=self._settings.enforce_memory_limit,
         )
         self.workloads.append(workload)
         try:
@@ -162,9 +166,15 @@ class Activity:
         if code == 0 and not self.terminated:
             return CommandResult(index, "Ok", stdout, stderr, return_code=0)
         message = f"ExeScript command exited with code {code}"
+        if workload.oom_killed:
+            message += f": out of memory (the VM has {self._memory_bytes() / GIB:g} GiB)"
         if self.terminated:
             message = f"activity terminated: {self.reason}; {message}"
         return CommandResult(index, "Error", stdout, stderr, message, return_code=code)
+
+    def _memory_bytes(self) -> int:
+        """The VM's memory: what the provider offered (its preset), as on a real provider."""
+        return int(float(self.agreement.offer.properties.get(MEMORY_GIB, 0.5)) * GIB)
 
     # --- usage -------------------------------------------------------------------------------
 

@@ -96,6 +96,8 @@ class GolemDevnetSettings(BaseModel):
     usage_sample_seconds: float = 0.25  # CPU time of running processes is integrated this often
     activity_id_shape: Literal["object", "string"] = "object"  # "string" = older daemons
     stop_grace_seconds: float = 3.0
+    # RLIMIT_AS per `run` at the VM's memory (the offer's golem.inf.mem.gib); breaks some runtimes.
+    enforce_memory_limit: bool = False
     random_seed: int | None = None  # for apiErrorRate / rateLimitRate draws
 
     def delay(self, seconds: float) -> float:
