@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.integration.stack import Stack, wait_until
+from pathlib import Path
+
+import pytest
+
+from embedded.nats import NatsServer
+from tests.integration.stack import Stack, start_stack, stop_stack, wait_until
 from tests.integration.test_jobs_api import new_key
 
 PROVIDERS = "/api/plugin-core/providers"
@@ -95,3 +100,33 @@ async def test_bad_configuration_is_refused_naming_the_field_and_nothing_is_stor
             method, PROVIDERS + path, key=reader, json={"config": {}}
         )
         assert status == 403, (method, path, body)
+
+
+SECRET_FIELD = {"akash": "apiKey", "render": "apiKey", "golem": "appKey"}
+
+
+@pytest.mark.parametrize("network", sorted(SECRET_FIELD))
+async def test_every_network_takes_new_credentials_live_and_redacts_them(
+    network: str, nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    stack = await start_stack(nats_server.url, database_url, tmp_path, networks=(network,))
+    try:
+        field = SECRET_FIELD[network]
+        path = f"{PROVIDERS}/{network}"
+        status, _, body = await stack.call("PUT", path, json={"config": {field: "not-the-key"}})
+        assert status == 200 and body["data"]["config"][field] == "[REDACTED]", body
+
+        async def status_is(wanted: set[str]) -> bool:
+            _, _, reply = await stack.call("GET", f"{path}/status")
+            return reply["data"]["status"] in wanted
+
+        await wait_until(lambda: status_is({"degraded", "offline"}), timeout=10)
+        status, _, body = await stack.call("DELETE", path)
+        assert status == 200 and body["data"]["configured"] is False
+        await wait_until(lambda: status_is({"online"}), timeout=10)
+        job = await stack.submit(provider=network, command=["true"])
+        assert (await stack.wait_for(job["id"], {"completed", "failed"}, timeout=60))[
+            "status"
+        ] == "completed"
+    finally:
+        await stop_stack(stack)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -10,6 +11,20 @@ from provider_runtime.settings import ProviderSettings
 
 
 class GolemSettings(ProviderSettings):
+    RUNTIME_CONFIG: ClassVar[dict[str, tuple[str, bool]]] = {
+        "apiUrl": ("golem_api_url", False),
+        "appKey": ("golem_api_key", True),
+        "paymentPlatform": ("golem_payment_platform", False),
+        "subnet": ("golem_subnet", False),
+        "usdPerGlm": ("golem_usd_per_glm", False),
+        "maxGlmPerCoreHour": ("golem_max_glm_per_core_hour", False),
+        "maxStartGlm": ("golem_max_start_glm", False),
+        "images": ("golem_images", False),
+        "offerTimeout": ("golem_offer_timeout", False),
+        "offerCollect": ("golem_offer_collect", False),
+        "requestTimeout": ("golem_request_timeout", False),
+        "maxRetries": ("golem_max_retries", False),
+    }
     service_name: str = "provider-golem"
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-provider-golem")
     # The local yagna requestor daemon and its app key (`yagna app-key create`).

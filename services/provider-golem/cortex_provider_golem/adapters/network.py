@@ -30,6 +30,7 @@ from provider_runtime.network import (
     Started,
     backoff,
 )
+from provider_runtime.settings import ProviderSettings
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -44,21 +45,30 @@ class GolemNetwork:
 
     def __init__(self, settings: GolemSettings) -> None:
         self.s = settings
-        self.yagna = YagnaClient(
-            settings.golem_api_url,
-            settings.golem_api_key,
-            settings.golem_request_timeout,
-            settings.golem_max_retries,
-        )
+        self.yagna = _yagna(settings)
         self.payments = PaymentDesk(self.yagna, settings.golem_poll_timeout)
+        self._retired: list[YagnaClient] = []
+        self._opened = False
 
     async def open(self) -> None:
         await self.yagna.open()
         self.payments.start()
+        self._opened = True
 
     async def close(self) -> None:
         await self.payments.stop()
-        await self.yagna.close()
+        for client in [self.yagna, *self._retired]:
+            await client.close()
+
+    async def reconfigure(self, settings: ProviderSettings) -> None:
+        assert isinstance(settings, GolemSettings)
+        fresh = _yagna(settings)
+        if self._opened:
+            await fresh.open()
+        # Calls in flight finish on the old client; it is closed with the adapter.
+        self._retired.append(self.yagna)
+        self.yagna, self.s = fresh, settings
+        self.payments.use(fresh)
 
     def unsupported(self, spec: JobSpec) -> str | None:
         if any(p.expose for p in spec.ports):
@@ -511,3 +521,9 @@ class GolemNetwork:
 
     async def probe(self) -> None:
         await self.yagna.allocations()
+
+
+def _yagna(s: GolemSettings) -> YagnaClient:
+    return YagnaClient(
+        s.golem_api_url, s.golem_api_key, s.golem_request_timeout, s.golem_max_retries
+    )

@@ -35,6 +35,10 @@ class PaymentDesk:
         self._invoiced: dict[str, asyncio.Event] = {}  # agreement id → its invoice was accepted
         self._tasks: list[asyncio.Task[None]] = []
 
+    def use(self, yagna: YagnaClient) -> None:
+        """Talk through `yagna` from the next call on (new endpoint or key)."""
+        self._yagna = yagna
+
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._follow(kind)) for kind in KINDS]
