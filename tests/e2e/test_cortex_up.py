@@ -180,6 +180,7 @@ async def test_scheduler_kill_9_with_50_jobs_in_flight_loses_nothing(
 LEAK_KEYS = {
     "akash": ("deployments", "leases", "workloads"),
     "render": ("services", "jobs", "processes"),
+    "golem": ("demands", "agreements", "activities", "processes", "allocations"),
 }
 
 
@@ -231,7 +232,7 @@ async def test_provider_kill_9_mid_flight_leaves_no_job_behind_and_nothing_open(
                 await asyncio.sleep(0.2)
     for job_id in ids:
         _, body = await api.call("GET", f"{JOBS}/{job_id}")
-        assert body["data"]["status"] == "completed", body["data"]
+        assert body["data"]["status"] == "completed", (body["data"]["reason"], body["data"])
         assert sum(e["type"] in TERMINAL for e in body["data"]["events"]) == 1
 
     # Every deployment closed: the restarted service resumed each one from its persisted step.

@@ -54,6 +54,23 @@ class GolemNetwork:
         await self.yagna.open()
         self.payments.start()
         self._opened = True
+        await self._withdraw_stale_probes()
+
+    async def _withdraw_stale_probes(self) -> None:
+        """A price probe cut short by a crash leaves its demand open: withdraw ours."""
+        try:
+            stale = await self.yagna.find_demands(
+                demand.JOB_PROPERTY, lambda v: v.startswith(self._probe_prefix)
+            )
+            for demand_id in stale:
+                await self.yagna.unsubscribe(demand_id)
+        except YagnaError as exc:  # the network may be down at start; the next start retries
+            log.warning("golem.stale_probes_left", error=exc.message)
+
+    @property
+    def _probe_prefix(self) -> str:
+        """Price probes carry this instance's id, so replicas never withdraw each other's."""
+        return f"price-probe-{self.s.instance_id}-"
 
     async def close(self) -> None:
         await self.payments.stop()
@@ -231,15 +248,23 @@ class GolemNetwork:
                 f"GLM/core-hour within {self.s.golem_offer_timeout:g} s ({seen})"
             )
         seconds, cores = float(spec.duration), spec.cpu / 1000
-        reasons: list[str] = []
-        for offer in sorted(offers, key=lambda o: o.price.estimate_glm(seconds, cores)):
-            reason = await self._try_offer(inbox, offer, body, h, persist)
-            if reason is None:
-                return
-            reasons.append(f"{offer.name}: {reason}")
-        raise Refused(
-            f"none of the {len(offers)} acceptable offers was agreed: {'; '.join(reasons)}"
-        )
+        ranked = sorted(offers, key=lambda o: o.price.estimate_glm(seconds, cores))
+        # Providers turn counters down while they are full: keep asking, cheapest first, until
+        # the offer window has passed (a busy market delays a job; it does not fail it).
+        deadline = time.monotonic() + self.s.golem_offer_timeout
+        while True:
+            reasons: list[str] = []
+            for offer in ranked:
+                reason = await self._try_offer(inbox, offer, body, h, persist)
+                if reason is None:
+                    return
+                reasons.append(f"{offer.name}: {reason}")
+            if time.monotonic() >= deadline:
+                raise Refused(
+                    f"none of the {len(offers)} acceptable offers was agreed within "
+                    f"{self.s.golem_offer_timeout:g} s: {'; '.join(reasons)}"
+                )
+            await asyncio.sleep(max(self.s.golem_offer_collect, 0.2))
 
     async def _try_offer(
         self,
@@ -490,7 +515,7 @@ class GolemNetwork:
             duration=3600,
         )  # fmt: skip
         expiration = utcnow() + timedelta(seconds=self._window(spec))
-        probe_id = f"price-probe-{secrets.token_hex(8)}"
+        probe_id = f"{self._probe_prefix}{secrets.token_hex(8)}"
         body = self._demand_body(spec, probe_id, int(expiration.timestamp() * 1000))
         try:
             demand_id = await self.yagna.subscribe(body["properties"], body["constraints"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -127,10 +127,16 @@ class YagnaClient:
 
     async def find_demand(self, key: str, value: str) -> str | None:
         """Our active demand whose property `key` is `value`."""
-        for item in await self.call("GET", f"{MARKET}/demands"):
-            if (item.get("properties") or {}).get(key) == value:
-                return str(item["demandId"])
-        return None
+        found = await self.find_demands(key, lambda v: v == value)
+        return found[0] if found else None
+
+    async def find_demands(self, key: str, match: Callable[[str], bool]) -> list[str]:
+        """Our active demands whose property `key` matches."""
+        return [
+            str(item["demandId"])
+            for item in await self.call("GET", f"{MARKET}/demands")
+            if match(str((item.get("properties") or {}).get(key, "")))
+        ]
 
     async def unsubscribe(self, demand_id: str) -> None:
         await self._gone_ok("DELETE", f"{MARKET}/demands/{demand_id}")
