@@ -45,3 +45,19 @@ class EventEnvelope(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return envelope(self.id, self.type, self.created_at, self.data)
+
+
+# Events about batches, templates and schedules (subjects: subjects.resource_event).
+BATCH_CREATED = "batch.created"
+BATCH_COMPLETED = "batch.completed"
+BATCH_CANCELLED = "batch.cancelled"
+TEMPLATE_CREATED = "template.created"
+TEMPLATE_UPDATED = "template.updated"
+TEMPLATE_DELETED = "template.deleted"
+SCHEDULE_CREATED = "schedule.created"
+SCHEDULE_UPDATED = "schedule.updated"
+SCHEDULE_DELETED = "schedule.deleted"
+SCHEDULE_PAUSED = "schedule.paused"
+SCHEDULE_RESUMED = "schedule.resumed"
+SCHEDULE_TRIGGERED = "schedule.triggered"
+SCHEDULE_FAILED = "schedule.failed"

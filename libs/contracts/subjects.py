@@ -8,6 +8,21 @@ RPC_JOB_GET = "cortex.rpc.job.get"
 RPC_JOB_LIST = "cortex.rpc.job.list"
 RPC_JOB_CANCEL = "cortex.rpc.job.cancel"
 RPC_JOB_EXTEND = "cortex.rpc.job.extend"
+RPC_BATCH_CREATE = "cortex.rpc.batch.create"
+RPC_BATCH_GET = "cortex.rpc.batch.get"
+RPC_BATCH_CANCEL = "cortex.rpc.batch.cancel"
+RPC_TEMPLATE_CREATE = "cortex.rpc.template.create"
+RPC_TEMPLATE_LIST = "cortex.rpc.template.list"
+RPC_TEMPLATE_GET = "cortex.rpc.template.get"
+RPC_TEMPLATE_UPDATE = "cortex.rpc.template.update"
+RPC_TEMPLATE_DELETE = "cortex.rpc.template.delete"
+RPC_SCHEDULE_CREATE = "cortex.rpc.schedule.create"
+RPC_SCHEDULE_LIST = "cortex.rpc.schedule.list"
+RPC_SCHEDULE_GET = "cortex.rpc.schedule.get"
+RPC_SCHEDULE_UPDATE = "cortex.rpc.schedule.update"
+RPC_SCHEDULE_DELETE = "cortex.rpc.schedule.delete"
+RPC_SCHEDULE_PAUSE = "cortex.rpc.schedule.pause"
+RPC_SCHEDULE_RESUME = "cortex.rpc.schedule.resume"
 
 # Webhooks and their deliveries, answered by the notifier (queue group `notifier`).
 RPC_WEBHOOK_CREATE = "cortex.rpc.webhook.create"
@@ -55,6 +70,13 @@ def job_event(job_id: str, event_type: str) -> str:
     """`cortex.events.job.job_123.completed` for `job.completed` (`cost_threshold` for
     `job.cost.threshold`: one token, so `cortex.events.job.<id>.*` matches every event)."""
     return f"cortex.events.job.{job_id}.{event_type.removeprefix('job.').replace('.', '_')}"
+
+
+def resource_event(kind: str, resource_id: str, event_type: str) -> str:
+    """`cortex.events.batch.bat_123.completed` for `batch.completed`; kinds: batch, template,
+    schedule (the type's dots after the kind become `_`, one token like job events)."""
+    verb = event_type.removeprefix(f"{kind}.").replace(".", "_")
+    return f"cortex.events.{kind}.{resource_id}.{verb}"
 
 
 def provider_event(network: str, event_type: str) -> str:

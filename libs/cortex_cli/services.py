@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Start order matters only for speed: each service waits for what it needs anyway.
-SERVICES = ["scheduler", "provider-akash", "provider-render", "provider-golem", "notifier", "gateway"]
+SERVICES = [
+    "scheduler",
+    "provider-akash",
+    "provider-render",
+    "provider-golem",
+    "notifier",
+    "gateway",
+]
 
 
 def service_module(name: str) -> str:

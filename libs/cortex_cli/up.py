@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -166,15 +167,26 @@ def _service_env(d: Deployment, name: str, key: str, secrets: str) -> dict[str, 
     return env
 
 
+def replicas(service: str) -> int:
+    """`CORTEX_<SERVICE>_REPLICAS` (e.g. CORTEX_SCHEDULER_REPLICAS=2), default 1."""
+    variable = f"CORTEX_{service.upper().replace('-', '_')}_REPLICAS"
+    return max(1, int(os.environ.get(variable, "1")))
+
+
 async def _start_services(d: Deployment, key: str) -> None:
     secrets = secrets_key(d.data_dir)
-    for name in enabled_services():
-        argv = [sys.executable, "-m", "cortex_cli", "run", name]
-        log = d.data_dir / "logs" / f"{name}.log"
-        env = _service_env(d, name, key, secrets)
-        service = Supervised(name, argv, env, log, lambda _: d.write_manifest())
-        await service.start()
-        d.services.append(service)
+    for service_name in enabled_services():
+        for index in range(replicas(service_name)):
+            # Replicas after the first are `scheduler-2`, … in cortex.json and the logs.
+            name = service_name if index == 0 else f"{service_name}-{index + 1}"
+            argv = [sys.executable, "-m", "cortex_cli", "run", service_name]
+            log = d.data_dir / "logs" / f"{name}.log"
+            env = _service_env(d, service_name, key, secrets)
+            if index > 0:  # provider services share deployments by instance id: keep apart
+                env["CORTEX_INSTANCE_ID"] = f"{socket.gethostname()}-{name}"
+            service = Supervised(name, argv, env, log, lambda _: d.write_manifest())
+            await service.start()
+            d.services.append(service)
     d.write_manifest()
 
 

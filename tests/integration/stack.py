@@ -166,6 +166,8 @@ async def start_stack(
             cancel_timeout=overrides.get("cancel_timeout", 10.0),
             cost_thresholds=overrides.get("cost_thresholds", "0.5,0.8,1.0"),
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
+            schedule_interval=overrides.get("schedule_interval", 0.2),
+            batch_sweep_interval=overrides.get("batch_sweep_interval", 0.5),
         )
     )
     notifier = None

@@ -24,6 +24,8 @@ class GatewaySettings(ServiceSettings):
     bootstrap_api_key: str | None = None
     bootstrap_tenant: str = "default"
     max_body_bytes: int = 1024 * 1024
+    # POST /jobs/batch only: 1,000 specs with env and args need more than one job's limit.
+    max_batch_body_bytes: int = 4 * 1024 * 1024
     rpc_timeout: float = 5.0
     auth_cache_seconds: float = 5.0
     # Per API key; `tenant_rate_limits` overrides it per tenant, e.g.

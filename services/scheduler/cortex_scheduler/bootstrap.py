@@ -10,7 +10,8 @@ from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.entrypoints import rpc
 from cortex_scheduler.entrypoints.reports import report_consumer
-from cortex_scheduler.entrypoints.timers import cost_alerts, timers
+from cortex_scheduler.entrypoints.timers import batch_sweep, cost_alerts, schedule_timer, timers
+from cortex_scheduler.service_layer.catalog import Catalog
 from cortex_scheduler.service_layer.handlers import Scheduler
 from cortex_scheduler.settings import SchedulerSettings
 from runtime.database import close_pool, create_pool
@@ -40,19 +41,34 @@ class SchedulerService:
             return await call_rpc(self.nc, subjects.provider_rpc(network, verb), body, timeout=10)
 
         self.scheduler = Scheduler(
-            self.pool, self.prices, limits, s.cancel_timeout, self.relay.wake, ask_provider
+            self.pool,
+            self.prices,
+            limits,
+            s.cancel_timeout,
+            self.relay.wake,
+            ask_provider,
+            s.idempotency_ttl,
         )
+        self.catalog = Catalog(self.scheduler, s.schedule_catch_up_window)
         self.batcher = rpc.CreateBatcher(self.scheduler, s.create_batch)
         self.reports = report_consumer(self.js, self.scheduler, s.report_batch)
         self.timers = timers(self.scheduler, s.timer_interval)
         self.cost_alerts = cost_alerts(self.scheduler, s.cost_threshold_list, s.cost_check_interval)
+        self.background = [
+            schedule_timer(self.catalog, s.schedule_interval),
+            batch_sweep(self.scheduler, s.batch_sweep_interval),
+        ]
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.relay.start()
         self.batcher.start()
-        self.rpc_subscriptions = await rpc.serve(self.nc, self.scheduler, self.batcher)
+        self.rpc_subscriptions = await rpc.serve(
+            self.nc, self.scheduler, self.batcher, self.catalog
+        )
         await self.reports.start()
         self.timers.start()
         self.cost_alerts.start()
+        for task in self.background:
+            task.start()
         self.heartbeat.start()
 
     async def stop(self) -> None:
@@ -64,6 +80,8 @@ class SchedulerService:
         await self.reports.stop()
         await self.timers.stop()
         await self.cost_alerts.stop()
+        for task in self.background:
+            await task.stop()
         await self.prices.stop()
         await self.relay.stop()
         await self.nc.drain()

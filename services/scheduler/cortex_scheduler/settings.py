@@ -19,6 +19,13 @@ class SchedulerSettings(ServiceSettings):
     outbox_poll_interval: float = 0.2
     create_batch: int = 256
     report_batch: int = 64
+    # Idempotency-Key records are kept this long (and then deleted).
+    idempotency_ttl: float = 24 * 3600
+    # How often due schedules are looked for, and how far back missed due times are caught up.
+    schedule_interval: float = 1.0
+    schedule_catch_up_window: float = 3600.0
+    # How often batches with waiting jobs are re-checked for free slots (after crashes).
+    batch_sweep_interval: float = 2.0
 
     @property
     def cost_threshold_list(self) -> list[float]:

@@ -15,10 +15,13 @@ from contracts.timefmt import format_time, parse_time
 from contracts.validation import parse_model
 from cortex_gateway.context import REQUEST_ID, GatewayContext, require
 from cortex_gateway.responses import json_body, object_body, ok, validation
+from cortex_gateway.routes.idempotency import answer, idempotency
 from runtime.messaging import call_rpc
 
 SORT_FIELDS = ("createdAt", "startedAt", "endedAt", "status", "provider")
-LIST_PARAMS = frozenset({"status", "provider", "from", "to", "page", "limit", "sort"})
+LIST_PARAMS = frozenset(
+    {"status", "provider", "from", "to", "page", "limit", "sort", "batch", "schedule"}
+)
 MAX_LIMIT = 100
 
 
@@ -28,14 +31,32 @@ async def create_job(request: web.Request) -> web.Response:
     body = object_body(await json_body(request, ctx.settings.max_body_bytes))
     spec = parse_model(JobSpec, body, context=ctx.limits)
     ctx.providers.require_available(spec.provider)
-    payload = {
+    return await submit_job(request, key.tenant, spec, idempotency(request, body))
+
+
+async def submit_job(
+    request: web.Request,
+    tenant: str,
+    spec: JobSpec,
+    idempotency_key: dict[str, str] | None,
+    template_id: str | None = None,
+) -> web.Response:
+    """Ask the scheduler to record one validated job; 201 with the job."""
+    ctx = GatewayContext.of(request)
+    payload: dict[str, Any] = {
         "jobId": new_job_id(),
-        "tenant": key.tenant,
+        "tenant": tenant,
         "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
         "requestId": request.get(REQUEST_ID),
     }
-    job = await call_rpc(ctx.nc, subjects.RPC_JOB_CREATE, payload, ctx.settings.rpc_timeout)
-    return ok(job, status=201)
+    if template_id is not None:
+        payload["templateId"] = template_id
+    if idempotency_key is not None:
+        payload["idempotency"] = idempotency_key
+    reply = await call_rpc(ctx.nc, subjects.RPC_JOB_CREATE, payload, ctx.settings.rpc_timeout)
+    if idempotency_key is not None:
+        return answer(reply)
+    return ok(reply, status=201)
 
 
 async def list_jobs(request: web.Request) -> web.Response:
@@ -116,6 +137,11 @@ def list_query(params: Any, ctx: GatewayContext) -> dict[str, Any]:
                     name,
                     "iso_time",
                 ) from None
+    for name in ("batch", "schedule"):
+        if name in params:
+            if not params[name].strip():
+                raise validation(f"{name} must be an id", name, "id")
+            query[name] = params[name].strip()
     field, _, direction = params.get("sort", "createdAt:desc").partition(":")
     direction = direction or "desc"
     if field not in SORT_FIELDS or direction not in ("asc", "desc"):

@@ -27,6 +27,8 @@ class JobQuery:
     providers: tuple[str, ...] = ()
     created_from: datetime | None = None
     created_to: datetime | None = None
+    batch_id: str | None = None
+    schedule_id: str | None = None
     sort_field: str = "createdAt"
     descending: bool = True
     page: int = 1
@@ -41,9 +43,12 @@ class JobRepository:
         """Insert new jobs; returns the ids actually inserted (a re-sent create is a no-op)."""
         rows = await self.conn.fetch(
             """
-            INSERT INTO jobs.jobs (id, tenant, provider, status, spec, projected_cost_usd, created_at)
+            INSERT INTO jobs.jobs (id, tenant, provider, status, spec, projected_cost_usd,
+                                   created_at, batch_id, batch_seq, template_id, schedule_id,
+                                   released_at)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
-                                 $6::float8[], $7::timestamptz[])
+                                 $6::float8[], $7::timestamptz[], $8::text[], $9::int[],
+                                 $10::text[], $11::text[], $12::timestamptz[])
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """,
@@ -54,6 +59,11 @@ class JobRepository:
             [j.spec for j in jobs],
             [j.projected_cost_usd for j in jobs],
             [j.created_at for j in jobs],
+            [j.batch_id for j in jobs],
+            [j.batch_seq for j in jobs],
+            [j.template_id for j in jobs],
+            [j.schedule_id for j in jobs],
+            [j.released_at for j in jobs],
         )
         return {r["id"] for r in rows}
 
@@ -165,4 +175,8 @@ def _filters(q: JobQuery) -> tuple[str, list[Any]]:
         add("created_at >= {}", q.created_from)
     if q.created_to:
         add("created_at <= {}", q.created_to)
+    if q.batch_id:
+        add("batch_id = {}", q.batch_id)
+    if q.schedule_id:
+        add("schedule_id = {}", q.schedule_id)
     return " AND ".join(clauses), args

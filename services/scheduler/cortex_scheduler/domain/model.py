@@ -30,6 +30,12 @@ class Job:
     cancel_requested_at: datetime | None = None
     cost_threshold_sent: float = 0.0
     version: int = 0
+    batch_id: str | None = None
+    batch_seq: int | None = None
+    template_id: str | None = None
+    schedule_id: str | None = None
+    # When deploy work was sent; a batch job over its batch's limit waits with None.
+    released_at: datetime | None = None
     events: list[JobEvent] = field(default_factory=list)
 
     @classmethod
@@ -63,13 +69,18 @@ class Job:
         return recorded
 
     def apply_created(self) -> JobEvent:
-        """The first event of every job: it exists, pending."""
+        """The first event of every job: it exists, pending (and where it came from)."""
+        origin = {
+            "batchId": self.batch_id,
+            "templateId": self.template_id,
+            "scheduleId": self.schedule_id,
+        }
         recorded = JobEvent(
             id=new_event_id(),
             job_id=self.id,
             type=JobEventType.CREATED,
             at=self.created_at,
-            data={},
+            data={k: v for k, v in origin.items() if v is not None},
         )
         self.events.append(recorded)
         return recorded
@@ -138,5 +149,10 @@ _COLUMNS = (
     "cancel_requested_at",
     "cost_threshold_sent",
     "version",
+    "batch_id",
+    "batch_seq",
+    "template_id",
+    "schedule_id",
+    "released_at",
 )
 MUTABLE_COLUMNS = ("spec", *_COLUMNS[5:])  # spec changes when a job is extended

@@ -39,6 +39,9 @@ def summary(job: Job, now: datetime) -> dict[str, Any]:
         "endedAt": format_time(job.ended_at),
         "cost": _cost(job, now),
         "reason": job.reason,
+        "batchId": job.batch_id,
+        "templateId": job.template_id,
+        "scheduleId": job.schedule_id,
     }
 
 

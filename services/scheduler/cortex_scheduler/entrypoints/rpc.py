@@ -10,11 +10,18 @@ from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
 from contracts import subjects
+from contracts.batches import ScheduleRequest, TemplateRequest
 from contracts.job import JobSpec
 from contracts.timefmt import parse_time
 from contracts.validation import parse_model
 from cortex_scheduler.adapters.repository import JobQuery
-from cortex_scheduler.service_layer.handlers import CreateRequest, Scheduler
+from cortex_scheduler.service_layer.catalog import Catalog, ScheduleInput, TemplateInput
+from cortex_scheduler.service_layer.handlers import (
+    BatchCreate,
+    CreateRequest,
+    IdempotencyKey,
+    Scheduler,
+)
 from runtime.logging import get_logger
 from runtime.messaging import serve_rpc
 
@@ -74,13 +81,104 @@ class CreateBatcher:
                     self._queue.task_done()
 
 
-async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[Subscription]:
-    async def create(body: dict[str, Any]) -> Any:
-        spec = parse_model(JobSpec, body["spec"], context=scheduler.limits)
-        request = CreateRequest(
-            body["jobId"], body["tenant"], spec, body.get("requestId"), spec_json=body["spec"]
+def _idempotency(body: dict[str, Any]) -> IdempotencyKey | None:
+    given = body.get("idempotency")
+    return None if given is None else IdempotencyKey(given["key"], given["hash"])
+
+
+def _template_input(body: dict[str, Any]) -> TemplateInput:
+    given = parse_model(TemplateRequest, body)
+    parse_model(JobSpec, given.config)  # trust nothing: the stored config is a valid spec
+    return TemplateInput(given.name, given.description, given.config)
+
+
+def _schedule_input(body: dict[str, Any]) -> ScheduleInput:
+    given = parse_model(ScheduleRequest, body)
+    if given.config is not None:
+        parse_model(JobSpec, given.config)
+    return ScheduleInput(
+        given.name, given.cron, given.timezone, given.template_id, given.overrides, given.config
+    )
+
+
+def _page(body: dict[str, Any]) -> tuple[str, int, int]:
+    return body["tenant"], int(body.get("page", 1)), int(body.get("limit", 20))
+
+
+async def serve(
+    nc: NATS, scheduler: Scheduler, batcher: CreateBatcher, catalog: Catalog
+) -> list[Subscription]:
+    def create_request(tenant: str, job: dict[str, Any], request_id: str | None) -> CreateRequest:
+        spec = parse_model(JobSpec, job["spec"], context=scheduler.limits)
+        return CreateRequest(
+            job["jobId"], tenant, spec, request_id, job["spec"], job.get("templateId")
         )
-        return await batcher.submit(request)
+
+    async def create(body: dict[str, Any]) -> Any:
+        request = create_request(body["tenant"], body, body.get("requestId"))
+        idempotency = _idempotency(body)
+        if idempotency is None:
+            return await batcher.submit(request)
+        # With a key the answer is `{status, data, replayed}`, from one transaction that
+        # holds both the job and the key's record.
+        return await scheduler.create_job(request, idempotency)
+
+    async def create_batch(body: dict[str, Any]) -> Any:
+        tenant, request_id = body["tenant"], body.get("requestId")
+        batch = BatchCreate(
+            body["batchId"],
+            tenant,
+            [create_request(tenant, job, request_id) for job in body["jobs"]],
+            int(body["concurrency"]),
+            request_id,
+        )
+        return await scheduler.create_batch(batch, _idempotency(body))
+
+    async def get_batch(body: dict[str, Any]) -> Any:
+        return await scheduler.get_batch(body["tenant"], body["id"])
+
+    async def cancel_batch(body: dict[str, Any]) -> Any:
+        return await scheduler.cancel_batch(body["tenant"], body["id"])
+
+    async def create_template(body: dict[str, Any]) -> Any:
+        given = _template_input(body["template"])
+        return await catalog.create_template(body["tenant"], body["id"], given)
+
+    async def list_templates(body: dict[str, Any]) -> Any:
+        return await catalog.list_templates(*_page(body))
+
+    async def get_template(body: dict[str, Any]) -> Any:
+        return await catalog.get_template(body["tenant"], body["id"])
+
+    async def update_template(body: dict[str, Any]) -> Any:
+        given = _template_input(body["template"])
+        return await catalog.update_template(body["tenant"], body["id"], given)
+
+    async def delete_template(body: dict[str, Any]) -> Any:
+        return await catalog.delete_template(body["tenant"], body["id"])
+
+    async def create_schedule(body: dict[str, Any]) -> Any:
+        given = _schedule_input(body["schedule"])
+        return await catalog.create_schedule(body["tenant"], body["id"], given)
+
+    async def list_schedules(body: dict[str, Any]) -> Any:
+        return await catalog.list_schedules(*_page(body))
+
+    async def get_schedule(body: dict[str, Any]) -> Any:
+        return await catalog.get_schedule(body["tenant"], body["id"])
+
+    async def update_schedule(body: dict[str, Any]) -> Any:
+        given = _schedule_input(body["schedule"])
+        return await catalog.update_schedule(body["tenant"], body["id"], given)
+
+    async def delete_schedule(body: dict[str, Any]) -> Any:
+        return await catalog.delete_schedule(body["tenant"], body["id"])
+
+    async def pause_schedule(body: dict[str, Any]) -> Any:
+        return await catalog.set_paused(body["tenant"], body["id"], True)
+
+    async def resume_schedule(body: dict[str, Any]) -> Any:
+        return await catalog.set_paused(body["tenant"], body["id"], False)
 
     async def get(body: dict[str, Any]) -> Any:
         return await scheduler.get_job(body["tenant"], body["id"])
@@ -96,6 +194,8 @@ async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[
             descending=body.get("descending", True),
             page=body.get("page", 1),
             limit=body.get("limit", 20),
+            batch_id=body.get("batch"),
+            schedule_id=body.get("schedule"),
         )
         return await scheduler.list_jobs(query)
 
@@ -105,10 +205,26 @@ async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[
     async def extend(body: dict[str, Any]) -> Any:
         return await scheduler.extend_job(body["tenant"], body["id"], int(body["duration"]))
 
-    return [
-        await serve_rpc(nc, subjects.RPC_JOB_CREATE, create, QUEUE),
-        await serve_rpc(nc, subjects.RPC_JOB_GET, get, QUEUE),
-        await serve_rpc(nc, subjects.RPC_JOB_LIST, list_, QUEUE),
-        await serve_rpc(nc, subjects.RPC_JOB_CANCEL, cancel, QUEUE),
-        await serve_rpc(nc, subjects.RPC_JOB_EXTEND, extend, QUEUE),
-    ]
+    handlers = {
+        subjects.RPC_JOB_CREATE: create,
+        subjects.RPC_JOB_GET: get,
+        subjects.RPC_JOB_LIST: list_,
+        subjects.RPC_JOB_CANCEL: cancel,
+        subjects.RPC_JOB_EXTEND: extend,
+        subjects.RPC_BATCH_CREATE: create_batch,
+        subjects.RPC_BATCH_GET: get_batch,
+        subjects.RPC_BATCH_CANCEL: cancel_batch,
+        subjects.RPC_TEMPLATE_CREATE: create_template,
+        subjects.RPC_TEMPLATE_LIST: list_templates,
+        subjects.RPC_TEMPLATE_GET: get_template,
+        subjects.RPC_TEMPLATE_UPDATE: update_template,
+        subjects.RPC_TEMPLATE_DELETE: delete_template,
+        subjects.RPC_SCHEDULE_CREATE: create_schedule,
+        subjects.RPC_SCHEDULE_LIST: list_schedules,
+        subjects.RPC_SCHEDULE_GET: get_schedule,
+        subjects.RPC_SCHEDULE_UPDATE: update_schedule,
+        subjects.RPC_SCHEDULE_DELETE: delete_schedule,
+        subjects.RPC_SCHEDULE_PAUSE: pause_schedule,
+        subjects.RPC_SCHEDULE_RESUME: resume_schedule,
+    }
+    return [await serve_rpc(nc, subject, h, QUEUE) for subject, h in handlers.items()]

@@ -10,13 +10,20 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts import subjects
-from contracts.events import envelope
+from contracts.events import envelope, new_event_id
 from contracts.status import JobEventType
 from contracts.timefmt import utcnow
 from cortex_scheduler.adapters.outbox import OutboxMessage, enqueue
 from cortex_scheduler.adapters.repository import JobRepository
+from cortex_scheduler.adapters.resources import (
+    BatchRepository,
+    IdempotencyRepository,
+    ScheduleRepository,
+    TemplateRepository,
+)
 from cortex_scheduler.domain import views
 from cortex_scheduler.domain.model import Job, JobEvent
+from cortex_scheduler.service_layer.batches import admit
 from runtime import codec
 from runtime.tracing import TENANT_HEADER, headers_for
 
@@ -30,14 +37,25 @@ class UnitOfWork:
         self._conn: Any = None
         self._tx: Transaction | None = None
         self._messages: list[OutboxMessage] = []
+        # Batches one of whose jobs ended here: their free slots are filled before commit.
+        self._ended_in_batches: set[str] = set()
         self.jobs: JobRepository
+        self.batches: BatchRepository
+        self.templates: TemplateRepository
+        self.schedules: ScheduleRepository
+        self.idempotency: IdempotencyRepository
 
     async def __aenter__(self) -> UnitOfWork:
         self._conn = await self._pool.acquire()
         self._tx = self._conn.transaction()
         await self._tx.start()
         self.jobs = JobRepository(self._conn)
+        self.batches = BatchRepository(self._conn)
+        self.templates = TemplateRepository(self._conn)
+        self.schedules = ScheduleRepository(self._conn)
+        self.idempotency = IdempotencyRepository(self._conn)
         self._messages = []
+        self._ended_in_batches = set()
         return self
 
     async def __aexit__(
@@ -55,6 +73,11 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         assert self._tx is not None
+        # Admission in the transaction that ends the job: the batch's limit can never be
+        # exceeded, whatever replica or crash (sorted: batch row locks in one order).
+        for batch_id in sorted(self._ended_in_batches):
+            await admit(self, batch_id)
+        self._ended_in_batches.clear()
         await enqueue(self._conn, self._messages)
         await self._tx.commit()
         self._tx = None
@@ -63,6 +86,8 @@ class UnitOfWork:
 
     def announce(self, job: Job, event: JobEvent, request_id: str | None = None) -> None:
         """Queue the public event `job.<type>` for a recorded job event."""
+        if job.batch_id is not None and job.status.is_terminal and is_terminal_event(event.type):
+            self._ended_in_batches.add(job.batch_id)
         data = {"job": views.detail(job, utcnow()), "event": views.event_view(event)}
         self._messages.append(
             OutboxMessage(
@@ -72,6 +97,25 @@ class UnitOfWork:
                 headers={**headers_for(request_id, job.id), TENANT_HEADER: job.tenant},
             )
         )
+
+    def announce_resource(
+        self, kind: str, resource_id: str, tenant: str, event_type: str, data: dict[str, Any]
+    ) -> None:
+        """Queue a public `batch.*`, `template.*` or `schedule.*` event."""
+        event_id = new_event_id()
+        self._messages.append(
+            OutboxMessage(
+                subject=subjects.resource_event(kind, resource_id, event_type),
+                msg_id=event_id,
+                payload=codec.dumps(envelope(event_id, event_type, utcnow(), data)),
+                headers={**headers_for(None), TENANT_HEADER: tenant},
+            )
+        )
+
+    def send_deploy(self, job: Job, request_id: str | None = None) -> None:
+        """Queue the job's deploy work (DeployWork's wire form, built directly: hot path)."""
+        work = {"jobId": job.id, "tenant": job.tenant, "spec": job.spec, "requestId": request_id}
+        self.send_work(job.provider, "deploy", job.id, work, request_id)
 
     def send_work(
         self,

@@ -1,0 +1,95 @@
+"""End-to-end throughput of one batch: submission to every job `completed`, as JSON.
+
+Starts `cortex up` (NATS, PostgreSQL, every service, the Akash devnet in zero-delay mode) in
+a temp dir, submits one batch of N trivial jobs (`true`: each is still a real process on the
+emulated network) and polls the batch until it is done.
+Usage: python bench/batch.py [--jobs 1000] [--concurrency 1000] [--out bench/results/batch.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from cortex_cli.process import start_cortex
+from embedded.ports import free_port
+
+JOB = {
+    "provider": "akash",
+    "image": "alpine:3.20",
+    "cpu": 100,
+    "memory": "32Mi",
+    "storage": "64Mi",
+    "duration": 600,
+    "command": ["true"],
+}
+STACK_ENV = {
+    "CORTEX_DEVNETS": "akash",
+    "CORTEX_AKASH_STATUS_INTERVAL": "0.05",
+    "CORTEX_AKASH_POLL_INTERVAL": "0.05",
+    "CORTEX_OUTBOX_POLL_INTERVAL": "0.05",
+    "CORTEX_LOG_LEVEL": "warning",
+}
+
+
+async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cortex = await start_cortex(Path(tmp) / "cortex", free_port(), env={**STACK_ENV, **env})
+        try:
+            headers = {"Authorization": f"Bearer {cortex.key}"}
+            async with aiohttp.ClientSession(cortex.url, headers=headers) as http:
+                started = time.monotonic()
+                body = {"jobs": [JOB] * jobs, "concurrency": concurrency}
+                async with http.post("/api/plugin-core/jobs/batch", json=body) as r:
+                    created = await r.json()
+                    assert r.status == 201, created
+                submitted = time.monotonic() - started
+                batch = f"/api/plugin-core/jobs/batches/{created['data']['batchId']}"
+                while True:
+                    async with http.get(batch) as r:
+                        view = (await r.json())["data"]
+                    if view["done"]:
+                        break
+                    await asyncio.sleep(0.1)
+                elapsed = time.monotonic() - started
+        finally:
+            await cortex.stop()
+    return {
+        "benchmark": "batch",
+        "jobs": jobs,
+        "concurrency": concurrency,
+        "env": {**STACK_ENV, **env},
+        "submitSeconds": round(submitted, 3),
+        "totalSeconds": round(elapsed, 2),
+        "jobsPerSecond": round(jobs / elapsed, 1),
+        "counts": view["counts"],
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=1000)
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for cortex up")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
+    result = asyncio.run(run(args.jobs, args.concurrency, env))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
