@@ -16,6 +16,22 @@ EVENT_TYPES: tuple[str, ...] = (
     "job.cost.threshold",
     "provider.status.changed",
     "provider.pricing.changed",
+    "provider.added",
+    "provider.updated",
+    "provider.removed",
+    "batch.created",
+    "batch.completed",
+    "batch.cancelled",
+    "template.created",
+    "template.updated",
+    "template.deleted",
+    "schedule.created",
+    "schedule.updated",
+    "schedule.deleted",
+    "schedule.paused",
+    "schedule.resumed",
+    "schedule.triggered",
+    "schedule.failed",
 )
 
 # `job.*` subscribes to every job event, present and future; likewise `provider.*`.

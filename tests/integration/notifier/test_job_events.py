@@ -38,3 +38,37 @@ async def test_job_completed_reaches_the_webhook(
     finally:
         await stop_stack(stack)
         await receiver.stop()
+
+
+async def test_batch_and_provider_admin_events_reach_webhooks(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    receiver = Receiver()
+    await receiver.start()
+    stack = await start_stack(nats_server.url, database_url, tmp_path, notifier=True)
+    try:
+        body = {"name": "ops", "url": receiver.url("ops"), "events": ["batch.*", "provider.*"]}
+        status, _, answer = await stack.call("POST", WEBHOOKS, json=body)
+        assert status == 201, answer
+        spec = {
+            "provider": "akash", "image": "alpine:3.20", "cpu": 100, "memory": "32Mi",
+            "storage": "64Mi", "duration": 60, "command": ["true"],
+        }  # fmt: skip
+        status, _, answer = await stack.call(
+            "POST", "/api/plugin-core/jobs/batch", json={"jobs": [spec, spec], "concurrency": 1}
+        )
+        assert status in (200, 201, 202), answer
+        status, _, answer = await stack.call(
+            "PUT", "/api/plugin-core/providers/akash", json={"config": {"bidCollect": 0.0}}
+        )
+        assert status == 200, answer
+
+        def types() -> list[str]:
+            return [codec.loads(h.body)["type"] for h in receiver.hits("ops")]
+
+        await wait_until(lambda: {"batch.completed", "provider.updated"} <= set(types()))
+        assert "batch.created" in types()
+        assert not [t for t in types() if t.startswith("job.")]
+    finally:
+        await stop_stack(stack)
+        await receiver.stop()
