@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # Request/reply to the service that owns the data (queue groups spread replicas).
 RPC_JOB_CREATE = "cortex.rpc.job.create"
+# Many single creates in one request: the gateway coalesces concurrent `POST /jobs`.
+RPC_JOB_CREATE_MANY = "cortex.rpc.job.create_many"
 RPC_JOB_GET = "cortex.rpc.job.get"
 RPC_JOB_LIST = "cortex.rpc.job.list"
 RPC_JOB_CANCEL = "cortex.rpc.job.cancel"

@@ -14,6 +14,7 @@ from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.context import GatewayContext
 from cortex_gateway.health import HealthMonitor
+from cortex_gateway.intake import CreateCoalescer
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
 from runtime.database import close_pool, create_pool
@@ -54,9 +55,12 @@ class GatewayService:
         await self.providers.start(self.nc.jetstream())
         self.prices = KeyValueMirror(subjects.PRICES_BUCKET, NetworkPrice.model_validate_json)
         await self.prices.start(self.nc.jetstream())
+        self.intake = CreateCoalescer(self.nc, s.rpc_timeout)
+        self.intake.start()
         context = GatewayContext(
-            s, self.nc, keys, RateLimiter(), health, limits, self.providers, self.prices
-        )
+            s, self.nc, keys, RateLimiter(), health, limits, self.providers, self.prices,
+            self.intake,
+        )  # fmt: skip
         self.runner = web.AppRunner(create_app(context), access_log=None, shutdown_timeout=2)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.http_host, s.http_port, backlog=1024)
@@ -72,6 +76,7 @@ class GatewayService:
         """Finish in-flight requests, then close connections."""
         await self.heartbeat.stop()
         await self.runner.cleanup()
+        await self.intake.stop()
         await self.providers.stop()
         await self.prices.stop()
         await self.nc.drain()

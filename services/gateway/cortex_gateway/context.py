@@ -13,6 +13,7 @@ from contracts.reports import NetworkPrice
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.health import HealthMonitor
+from cortex_gateway.intake import CreateCoalescer
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
 from runtime.kv import KeyValueMirror
@@ -28,6 +29,7 @@ class GatewayContext:
     limits: SpecLimits
     providers: ProviderHealth
     prices: KeyValueMirror[NetworkPrice]
+    intake: CreateCoalescer
 
     @staticmethod
     def of(request: web.Request) -> GatewayContext:

@@ -53,10 +53,10 @@ async def submit_job(
         payload["templateId"] = template_id
     if idempotency_key is not None:
         payload["idempotency"] = idempotency_key
+    if idempotency_key is None:  # the common case: coalesced with concurrent creates
+        return ok(await ctx.intake.create(payload), status=201)
     reply = await call_rpc(ctx.nc, subjects.RPC_JOB_CREATE, payload, ctx.settings.rpc_timeout)
-    if idempotency_key is not None:
-        return answer(reply)
-    return ok(reply, status=201)
+    return answer(reply)
 
 
 async def list_jobs(request: web.Request) -> web.Response:

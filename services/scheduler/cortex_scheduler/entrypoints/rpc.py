@@ -11,6 +11,7 @@ from nats.aio.subscription import Subscription
 
 from contracts import subjects
 from contracts.batches import ScheduleRequest, TemplateRequest
+from contracts.errors import ApiError
 from contracts.job import JobSpec
 from contracts.timefmt import parse_time
 from contracts.validation import parse_model
@@ -123,6 +124,18 @@ async def serve(
         # holds both the job and the key's record.
         return await scheduler.create_job(request, idempotency)
 
+    async def create_many(body: dict[str, Any]) -> Any:
+        """Independent creates sent together: each answered on its own, `{ok, data|error}`."""
+
+        async def one(job: dict[str, Any]) -> dict[str, Any]:
+            try:
+                request = create_request(job["tenant"], job, job.get("requestId"))
+                return {"ok": True, "data": await batcher.submit(request)}
+            except ApiError as exc:
+                return {"ok": False, "error": exc.to_dict()}
+
+        return await asyncio.gather(*(one(job) for job in body["jobs"]))
+
     async def create_batch(body: dict[str, Any]) -> Any:
         tenant, request_id = body["tenant"], body.get("requestId")
         batch = BatchCreate(
@@ -207,6 +220,7 @@ async def serve(
 
     handlers = {
         subjects.RPC_JOB_CREATE: create,
+        subjects.RPC_JOB_CREATE_MANY: create_many,
         subjects.RPC_JOB_GET: get,
         subjects.RPC_JOB_LIST: list_,
         subjects.RPC_JOB_CANCEL: cancel,
