@@ -20,6 +20,7 @@ from contracts import subjects
 from contracts.reports import JobReport, ReportKind
 from contracts.timefmt import format_time, parse_time, utcnow
 from embedded.nats import NatsServer
+from runtime.messaging import call_rpc
 from tests.integration.stack import JOBS, Stack, start_stack, stop_stack, wait_until
 
 NETWORK = "akash"
@@ -237,3 +238,22 @@ async def test_final_cost_is_the_bid_rate_over_the_lease_time(stack: Stack) -> N
     final = done["cost"]["final"]
     assert final > 0 and final == done["cost"]["current"], done["cost"]
     assert math.isclose(final, expected, rel_tol=0.05, abs_tol=1e-6), (final, expected)
+
+
+async def test_coalesced_creates_are_answered_one_by_one(stack: Stack) -> None:
+    """One bad create in a `create_many` fails alone; its neighbours are recorded."""
+    good = {"provider": "akash", "image": "alpine:3.20", "cpu": 100, "memory": "32Mi",
+            "storage": "64Mi", "duration": 60, "command": ["true"]}  # fmt: skip
+    jobs = [
+        {"jobId": "job_coalesced_good_1", "tenant": "default", "spec": good},
+        {"jobId": "job_coalesced_bad", "tenant": "default", "spec": {**good, "memory": "lots"}},
+        {"jobId": "job_coalesced_good_2", "tenant": "default", "spec": good},
+    ]
+    results = await call_rpc(stack.gateway.nc, subjects.RPC_JOB_CREATE_MANY, {"jobs": jobs})
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["error"]["code"] == "VALIDATION_ERROR"
+    assert results[0]["data"]["id"] == "job_coalesced_good_1"
+    status, _, body = await stack.call("GET", f"{JOBS}/job_coalesced_bad")
+    assert status == 404, body
+    for job_id in ("job_coalesced_good_1", "job_coalesced_good_2"):
+        await stack.wait_for(job_id, {"completed"})
