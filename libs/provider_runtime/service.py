@@ -13,6 +13,8 @@ from provider_runtime.reporter import Reporter
 from provider_runtime.rpc import serve
 from provider_runtime.settings import ProviderSettings
 from provider_runtime.store import DeploymentStore
+from provider_runtime.telemetry import Telemetry
+from provider_runtime.telemetry_pump import PumpSettings, TelemetryPump
 from provider_runtime.work import WorkConsumer
 from runtime.database import close_pool, create_pool
 from runtime.messaging import connect, ensure_streams
@@ -40,7 +42,13 @@ class ProviderService:
         self.js = self.nc.jetstream()
         await ensure_streams(self.js)
         await self.network.open()
-        self.driver = Driver(self.network, self.store, Reporter(self.js, name))
+        self.telemetry: TelemetryPump | None = None
+        if isinstance(self.network, Telemetry):
+            pump = PumpSettings(
+                metrics_interval=s.metrics_interval, drain_timeout=s.log_drain_timeout
+            )
+            self.telemetry = TelemetryPump(self.js, self.network, pump)
+        self.driver = Driver(self.network, self.store, Reporter(self.js, name), self.telemetry)
         self.claims = ClaimLoop(
             self.store,
             self.driver,
@@ -65,6 +73,8 @@ class ProviderService:
         await self.rpc.unsubscribe()
         await self.work.stop()
         await self.claims.stop()
+        if self.telemetry:
+            await self.telemetry.stop()
         await self.prices.stop()
         await self.health.stop()
         await self.network.close()
