@@ -155,9 +155,7 @@ class TelemetryPump:
         attempt = 0
         while True:
             try:
-                await self._js.publish(
-                    subject, payload, headers={"Nats-Msg-Id": msg_id}, timeout=5
-                )
+                await self._js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id}, timeout=5)
                 return
             except Exception as exc:
                 attempt += 1
