@@ -19,6 +19,10 @@ class SchedulerSettings(ServiceSettings):
     outbox_poll_interval: float = 0.2
     create_batch: int = 256
     report_batch: int = 64
+    # TELEMETRY messages stored per statement (each log message holds many lines).
+    telemetry_batch: int = 256
+    # Each job keeps its newest this many log lines; older ones are deleted as new ones come.
+    log_retention_lines: int = 100_000
 
     @property
     def cost_threshold_list(self) -> list[float]:

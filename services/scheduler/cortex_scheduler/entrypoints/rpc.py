@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -14,7 +15,9 @@ from contracts.job import JobSpec
 from contracts.timefmt import parse_time
 from contracts.validation import parse_model
 from cortex_scheduler.adapters.repository import JobQuery
+from cortex_scheduler.adapters.telemetry_store import LogQuery
 from cortex_scheduler.service_layer.handlers import CreateRequest, Scheduler
+from cortex_scheduler.service_layer.telemetry import TelemetryReader
 from runtime.logging import get_logger
 from runtime.messaging import serve_rpc
 
@@ -74,7 +77,9 @@ class CreateBatcher:
                     self._queue.task_done()
 
 
-async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[Subscription]:
+async def serve(
+    nc: NATS, scheduler: Scheduler, batcher: CreateBatcher, telemetry: TelemetryReader
+) -> list[Subscription]:
     async def create(body: dict[str, Any]) -> Any:
         spec = parse_model(JobSpec, body["spec"], context=scheduler.limits)
         request = CreateRequest(
@@ -105,7 +110,26 @@ async def serve(nc: NATS, scheduler: Scheduler, batcher: CreateBatcher) -> list[
     async def extend(body: dict[str, Any]) -> Any:
         return await scheduler.extend_job(body["tenant"], body["id"], int(body["duration"]))
 
+    async def logs(body: dict[str, Any]) -> Any:
+        query = LogQuery(
+            job_id=body["id"],
+            tail=body.get("tail"),
+            since=parse_time(body["since"]) if body.get("since") else None,
+            after_seq=int(body.get("afterSeq", 0)),
+            limit=min(int(body.get("limit", 1000)), 10_000),
+        )
+        return await telemetry.logs(body["tenant"], query)
+
+    async def metrics(body: dict[str, Any]) -> Any:
+        period, resolution = (
+            timedelta(seconds=body["period"]),
+            timedelta(seconds=body["resolution"]),
+        )
+        return await telemetry.metrics(body["tenant"], body["id"], period, resolution)
+
     return [
+        await serve_rpc(nc, subjects.RPC_JOB_LOGS, logs, QUEUE),
+        await serve_rpc(nc, subjects.RPC_JOB_METRICS, metrics, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_CREATE, create, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_GET, get, QUEUE),
         await serve_rpc(nc, subjects.RPC_JOB_LIST, list_, QUEUE),
