@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cortex_gateway.context import CONTEXT, GatewayContext
 from cortex_gateway.middleware import authenticate, error_envelope, request_context
-from cortex_gateway.routes import jobs, keys, providers
+from cortex_gateway.routes import jobs, keys, logs, metrics, providers
 from runtime.metrics import metrics_handler
 
 JOBS = "/api/plugin-core/jobs"
@@ -35,6 +35,9 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_get(JOBS + "/{job_id}", jobs.get_job)
     app.router.add_post(JOBS + "/{job_id}/cancel", jobs.cancel_job)
     app.router.add_post(JOBS + "/{job_id}/extend", jobs.extend_job)
+    app.router.add_get(JOBS + "/{job_id}/logs", logs.get_logs)
+    app.router.add_get(JOBS + "/{job_id}/output", logs.get_output)
+    app.router.add_get(JOBS + "/{job_id}/metrics", metrics.get_metrics)
     providers_path = "/api/plugin-core/providers"
     app.router.add_get(providers_path, providers.list_providers)
     app.router.add_get(providers_path + "/{provider_id}", providers.get_provider)

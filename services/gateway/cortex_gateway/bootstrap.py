@@ -13,6 +13,7 @@ from cortex_gateway.app import create_app
 from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.context import GatewayContext
+from cortex_gateway.follow import LogHub
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
@@ -54,8 +55,17 @@ class GatewayService:
         await self.providers.start(self.nc.jetstream())
         self.prices = KeyValueMirror(subjects.PRICES_BUCKET, NetworkPrice.model_validate_json)
         await self.prices.start(self.nc.jetstream())
+        self.logs_hub = LogHub(self.nc, s.sse_buffer_bytes)
         context = GatewayContext(
-            s, self.nc, keys, RateLimiter(), health, limits, self.providers, self.prices
+            s,
+            self.nc,
+            keys,
+            RateLimiter(),
+            health,
+            limits,
+            self.providers,
+            self.prices,
+            self.logs_hub,
         )
         self.runner = web.AppRunner(create_app(context), access_log=None, shutdown_timeout=2)
         await self.runner.setup()

@@ -12,6 +12,7 @@ from contracts.job import SpecLimits
 from contracts.reports import NetworkPrice
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
+from cortex_gateway.follow import LogHub
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.providers import ProviderHealth
 from cortex_gateway.settings import GatewaySettings
@@ -28,6 +29,7 @@ class GatewayContext:
     limits: SpecLimits
     providers: ProviderHealth
     prices: KeyValueMirror[NetworkPrice]
+    logs_hub: LogHub
 
     @staticmethod
     def of(request: web.Request) -> GatewayContext:
