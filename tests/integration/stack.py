@@ -130,6 +130,7 @@ async def start_stack(
         "claim_interval": 0.2,
         "price_refresh": overrides.get("price_refresh", 60),
         "health_interval": overrides.get("health_interval", 0.2),
+        "metrics_interval": overrides.get("metrics_interval", 10.0),
     }
     started = {
         name: await STARTERS[name](provider_common, work_dir, overrides) for name in networks
@@ -142,6 +143,7 @@ async def start_stack(
             cancel_timeout=overrides.get("cancel_timeout", 10.0),
             cost_thresholds=overrides.get("cost_thresholds", "0.5,0.8,1.0"),
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
+            log_retention_lines=overrides.get("log_retention_lines", 100_000),
         )
     )
     gateway = GatewayService(
@@ -156,6 +158,9 @@ async def start_stack(
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
             max_duration_seconds=overrides.get("max_duration", 3600),
+            sse_heartbeat=overrides.get("sse_heartbeat", 15.0),
+            sse_buffer_bytes=overrides.get("sse_buffer_bytes", 4 * 1024 * 1024),
+            sse_write_timeout=overrides.get("sse_write_timeout", 10.0),
         )
     )
     await scheduler.start()
