@@ -144,7 +144,7 @@ async def test_follow_live_resume_in_the_middle_and_final_event(net: tuple[Stack
         "import time\n"
         "time.sleep(1)\n"
         f"for i in range({count}):\n"
-        " print(f'tick {{i}}', flush=True); time.sleep(0.01)"
+        " print(f'tick {i}', flush=True); time.sleep(0.01)"
     )
     job_id = await submit(stack, network, program)
     await stack.wait_for(job_id, {"running"}, timeout=30)

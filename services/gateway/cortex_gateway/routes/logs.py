@@ -129,10 +129,14 @@ async def follow_logs(
             if await stream.backlog(first) and first["status"] in TERMINAL:
                 follower.ended = first["status"]
             await stream.live(follower)
-        except (TimeoutError, ConnectionError):  # a reader too slow to take our writes, or gone
+        except (TimeoutError, ConnectionError, SlowReader):  # too slow to keep up, or gone
             if request.transport is not None:
-                request.transport.close()
+                request.transport.abort()  # close() would wait for the reader to drain
     return response
+
+
+class SlowReader(Exception):
+    """The follower fell too far behind; its connection is cut after the reason is sent."""
 
 
 class _Stream:
@@ -187,7 +191,7 @@ class _Stream:
         while True:
             if follower.dropped:
                 await self._final("dropped", {"reason": follower.dropped})
-                return
+                raise SlowReader(follower.dropped)
             events = follower.take()
             if events:
                 if events[0][0] > self.last + 1:
