@@ -91,7 +91,7 @@ async def run(lines: int, followers: int) -> dict[str, Any]:
             "max": round(delays[-1] * 1000, 1),
         },
         "followers": followers,
-        "followerLines": {"min": min(counts), "max": max(counts), "expected": lines // 4},
+        "followerLines": {"min": min(counts, default=0), "max": max(counts, default=0), "expected": lines // 4},
         "rssMb": {"before": rss_before // 2**20, "after": rss_after // 2**20},
         "note": "one process holds gateway, scheduler, provider-akash and the devnet",
     }
