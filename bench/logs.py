@@ -25,9 +25,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embedded.nats import NatsServer  # noqa: E402
-from embedded.postgres import PostgresServer  # noqa: E402
-from tests.integration.stack import JOBS, Stack, start_stack, stop_stack  # noqa: E402
+from embedded.nats import NatsServer
+from embedded.postgres import PostgresServer
+from tests.integration.stack import JOBS, Stack, start_stack, stop_stack
 
 CHATTY = "import time\ntime.sleep({pause})\nfor i in range({n}): print(time.time(), i)"
 
@@ -91,7 +91,11 @@ async def run(lines: int, followers: int) -> dict[str, Any]:
             "max": round(delays[-1] * 1000, 1),
         },
         "followers": followers,
-        "followerLines": {"min": min(counts, default=0), "max": max(counts, default=0), "expected": lines // 4},
+        "followerLines": {
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "expected": lines // 4,
+        },
         "rssMb": {"before": rss_before // 2**20, "after": rss_after // 2**20},
         "note": "one process holds gateway, scheduler, provider-akash and the devnet",
     }
