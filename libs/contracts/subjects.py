@@ -10,6 +10,8 @@ RPC_JOB_GET = "cortex.rpc.job.get"
 RPC_JOB_LIST = "cortex.rpc.job.list"
 RPC_JOB_CANCEL = "cortex.rpc.job.cancel"
 RPC_JOB_EXTEND = "cortex.rpc.job.extend"
+RPC_JOB_LOGS = "cortex.rpc.job.logs"
+RPC_JOB_METRICS = "cortex.rpc.job.metrics"
 RPC_BATCH_CREATE = "cortex.rpc.batch.create"
 RPC_BATCH_GET = "cortex.rpc.batch.get"
 RPC_BATCH_CANCEL = "cortex.rpc.batch.cancel"
@@ -47,6 +49,13 @@ REPORTS_SUBJECTS = "cortex.report.>"
 # Public events: stream EVENTS.
 EVENTS_STREAM = "EVENTS"
 EVENTS_SUBJECTS = "cortex.events.>"
+
+# Job telemetry from provider services: stream TELEMETRY (limits retention, so any service
+# may read it; the scheduler stores it). Log batches and usage samples, one subject per job.
+TELEMETRY_STREAM = "TELEMETRY"
+LOGS_PREFIX = "cortex.logs"
+METRICS_PREFIX = "cortex.metrics"
+TELEMETRY_SUBJECTS = [f"{LOGS_PREFIX}.>", f"{METRICS_PREFIX}.>"]
 
 # Liveness of every service instance (core NATS, not persisted).
 HEARTBEAT_PREFIX = "cortex.heartbeat"
@@ -89,6 +98,16 @@ def provider_event(network: str, event_type: str) -> str:
 def provider_rpc(network: str, verb: str) -> str:
     """`cortex.rpc.provider.akash.extend`: asked of a provider service, answered at once."""
     return f"cortex.rpc.provider.{network}.{verb}"
+
+
+def job_logs(job_id: str) -> str:
+    """`cortex.logs.job_123`: batches of the job's log records."""
+    return f"{LOGS_PREFIX}.{job_id}"
+
+
+def job_metrics(job_id: str) -> str:
+    """`cortex.metrics.job_123`: the job's usage samples."""
+    return f"{METRICS_PREFIX}.{job_id}"
 
 
 def heartbeat(service: str) -> str:

@@ -15,6 +15,7 @@ from provider_runtime.model import Deployment, DeploymentState, Outcome
 from provider_runtime.network import Network, Refused, Started
 from provider_runtime.reporter import Reporter
 from provider_runtime.store import DeploymentStore
+from provider_runtime.telemetry_pump import TelemetryPump
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,8 +35,15 @@ class Driver:
     has released everything (nobody keeps paying for a job Cortex thinks is over).
     """
 
-    def __init__(self, network: Network, store: DeploymentStore, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        network: Network,
+        store: DeploymentStore,
+        reporter: Reporter,
+        telemetry: TelemetryPump | None = None,
+    ) -> None:
         self.network, self.store, self.reporter = network, store, reporter
+        self.telemetry = telemetry  # None: the adapter cannot read logs and usage
         self._cancelled: dict[str, asyncio.Event] = {}
 
     def cancel(self, job_id: str) -> None:
@@ -51,6 +59,8 @@ class Driver:
             await self._advance(d, flag)
         finally:
             self._cancelled.pop(d.job_id, None)
+            if self.telemetry:  # lost the claim, or shutting down: whoever drives it follows
+                await self.telemetry.finish(d.job_id, drain=False)
 
     async def _advance(self, d: Deployment, flag: asyncio.Event) -> None:
         try:
@@ -110,8 +120,12 @@ class Driver:
         log.info("deployment.placed", network=self.network.name, rate=d.hourly_rate_usd)
 
     async def _watch(self, d: Deployment) -> None:
+        if d.state is S.RUNNING and self.telemetry:
+            self.telemetry.start(d)  # resumed after a restart: follow from the last line
         async for observation in self.network.watch(d):
             if isinstance(observation, Started):
+                if self.telemetry:
+                    self.telemetry.start(d)
                 if d.state is S.PLACED:
                     d.state = S.RUNNING
                     await self.store.save(d)
@@ -130,6 +144,10 @@ class Driver:
     async def _finish(self, d: Deployment) -> None:
         """Release on the network first, then report: the job never ends while we still pay."""
         assert d.outcome is not None
+        if self.telemetry:
+            # The last lines before the release (which ends the log stream on the network),
+            # and before the report, so a follower has every line when it sees the end.
+            await self.telemetry.finish(d.job_id, drain=d.outcome.kind != "released")
         await self.network.release(d)
         await self.reporter.report(
             d.job_id,

@@ -17,6 +17,8 @@ from provider_runtime.reporter import Reporter
 from provider_runtime.rpc import serve
 from provider_runtime.settings import ProviderSettings
 from provider_runtime.store import DeploymentStore
+from provider_runtime.telemetry import Telemetry
+from provider_runtime.telemetry_pump import PumpSettings, TelemetryPump
 from provider_runtime.work import WorkConsumer
 from runtime.database import close_pool, create_pool
 from runtime.logging import get_logger
@@ -50,7 +52,13 @@ class ProviderService:
         self.config = ProviderConfig(self.pool, name, s)
         await self._reconfigure(initial=True)
         await self.network.open()
-        self.driver = Driver(self.network, self.store, Reporter(self.js, name))
+        self.telemetry: TelemetryPump | None = None
+        if isinstance(self.network, Telemetry):
+            pump = PumpSettings(
+                metrics_interval=s.metrics_interval, drain_timeout=s.log_drain_timeout
+            )
+            self.telemetry = TelemetryPump(self.js, self.network, pump)
+        self.driver = Driver(self.network, self.store, Reporter(self.js, name), self.telemetry)
         self.claims = ClaimLoop(
             self.store,
             self.driver,
@@ -96,6 +104,8 @@ class ProviderService:
             await subscription.unsubscribe()
         await self.work.stop()
         await self.claims.stop()
+        if self.telemetry:
+            await self.telemetry.stop()
         await self.prices.stop()
         await self.health.stop()
         await self.network.close()

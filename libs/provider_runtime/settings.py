@@ -21,3 +21,7 @@ class ProviderSettings(ServiceSettings):
     claim_interval: float = 2.0
     health_interval: float = 5.0
     price_refresh: float = 300.0
+    # Usage of each running job is sampled this often (seconds) and published.
+    metrics_interval: float = 10.0
+    # After a job's workload ends, its last log lines may take this long to be read.
+    log_drain_timeout: float = 5.0

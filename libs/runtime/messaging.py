@@ -53,6 +53,17 @@ STREAMS = [
         max_age=7 * 24 * 3600,
         duplicate_window=DEDUPE_WINDOW_SECONDS,
     ),
+    # Logs and usage: the scheduler keeps them in PostgreSQL; the stream is a bounded buffer
+    # (a day, 4 GiB, oldest dropped first) that other consumers may read directly.
+    StreamConfig(
+        name=subjects.TELEMETRY_STREAM,
+        subjects=subjects.TELEMETRY_SUBJECTS,
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=24 * 3600,
+        max_bytes=4 * 1024**3,
+        duplicate_window=DEDUPE_WINDOW_SECONDS,
+    ),
 ]
 
 

@@ -154,6 +154,7 @@ async def start_stack(
         "price_refresh": overrides.get("price_refresh", 60),
         "health_interval": overrides.get("health_interval", 0.2),
         "secrets_key": SECRETS_KEY,
+        "metrics_interval": overrides.get("metrics_interval", 10.0),
     }
     started = {
         name: await STARTERS[name](provider_common, work_dir, overrides) for name in networks
@@ -168,6 +169,7 @@ async def start_stack(
             cost_check_interval=overrides.get("cost_check_interval", 5.0),
             schedule_interval=overrides.get("schedule_interval", 0.2),
             batch_sweep_interval=overrides.get("batch_sweep_interval", 0.5),
+            log_retention_lines=overrides.get("log_retention_lines", 100_000),
         )
     )
     notifier = None
@@ -189,6 +191,9 @@ async def start_stack(
             rate_limit=overrides.get("rate_limit", RateLimit(rate=10_000, burst=10_000)),
             tenant_rate_limits=overrides.get("tenant_rate_limits", {}),
             max_duration_seconds=overrides.get("max_duration", 3600),
+            sse_heartbeat=overrides.get("sse_heartbeat", 15.0),
+            sse_buffer_bytes=overrides.get("sse_buffer_bytes", 4 * 1024 * 1024),
+            sse_write_timeout=overrides.get("sse_write_timeout", 10.0),
         )
     )
     await scheduler.start()

@@ -33,7 +33,7 @@ async def test_job_completes_with_its_real_exit_code_events_and_cost(stack: Stac
 
     done = await stack.wait_for(job["id"], {"completed", "failed"})
     assert done["status"] == "completed", done
-    assert done["results"] == {"exitCode": 0, "outputUrl": None}
+    assert done["results"] == {"exitCode": 0, "outputUrl": f"{JOBS}/{job['id']}/output"}
     assert [e["type"] for e in done["events"]] == ["created", "scheduled", "started", "completed"]
     assert done["startedAt"] and done["endedAt"] and done["endedAt"].endswith("Z")
     assert done["cost"]["final"] == done["cost"]["current"] > 0

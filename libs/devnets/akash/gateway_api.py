@@ -26,6 +26,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(PREFIX + "/status", lease_status)
     app.router.add_get(PREFIX + "/logs", lease_logs)
     app.router.add_get(PREFIX + "/kubeevents", lease_events)
+    app.router.add_get(PREFIX + "/usage", lease_usage)
 
 
 async def lease_status(request: web.Request) -> web.Response:
@@ -35,6 +36,26 @@ async def lease_status(request: web.Request) -> web.Response:
     if run is None:
         return error_response(404, "lease not found")
     return web.json_response(run.status())
+
+
+async def lease_usage(request: web.Request) -> web.Response:
+    """GET .../usage (devnet extension; real providers have no such call): each running
+    service's CPU since the previous call and its memory, measured on the real process."""
+    provider, key = _authorize(request)
+    run = request.app[NETWORK].find_run(provider, key)
+    if run is None:
+        return error_response(404, "lease not found")
+    services: dict[str, Any] = {}
+    for name, workload in run.workloads.items():
+        if workload.state == "running":
+            u = workload.usage()
+            services[name] = {
+                "cpuMillicores": u.cpu_millicores,
+                "memoryBytes": u.memory_bytes,
+                "rxBytes": None,  # the runner cannot measure a process's network bytes
+                "txBytes": None,
+            }
+    return web.json_response({"services": services})
 
 
 async def lease_logs(request: web.Request) -> web.WebSocketResponse:

@@ -10,6 +10,8 @@ from cortex_gateway.routes import (
     batches,
     jobs,
     keys,
+    logs,
+    metrics,
     providers,
     schedules,
     templates,
@@ -84,6 +86,9 @@ def create_app(context: GatewayContext) -> web.Application:
     app.router.add_get(JOBS + "/{job_id}", jobs.get_job)
     app.router.add_post(JOBS + "/{job_id}/cancel", jobs.cancel_job)
     app.router.add_post(JOBS + "/{job_id}/extend", jobs.extend_job)
+    app.router.add_get(JOBS + "/{job_id}/logs", logs.get_logs)
+    app.router.add_get(JOBS + "/{job_id}/output", logs.get_output)
+    app.router.add_get(JOBS + "/{job_id}/metrics", metrics.get_metrics)
     providers_path = "/api/plugin-core/providers"
     app.router.add_get(providers_path, providers.list_providers)
     app.router.add_post(providers_path, providers.create_provider)

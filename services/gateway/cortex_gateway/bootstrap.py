@@ -13,6 +13,7 @@ from cortex_gateway.app import create_app
 from cortex_gateway.auth.keys import KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
 from cortex_gateway.context import GatewayContext
+from cortex_gateway.follow import LogHub
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.intake import CreateCoalescer
 from cortex_gateway.providers import ProviderHealth
@@ -57,10 +58,19 @@ class GatewayService:
         await self.prices.start(self.nc.jetstream())
         self.intake = CreateCoalescer(self.nc, s.rpc_timeout)
         self.intake.start()
+        self.logs_hub = LogHub(self.nc, s.sse_buffer_bytes)
         context = GatewayContext(
-            s, self.nc, keys, RateLimiter(), health, limits, self.providers, self.prices,
+            s,
+            self.nc,
+            keys,
+            RateLimiter(),
+            health,
+            limits,
+            self.providers,
+            self.prices,
             self.intake,
-        )  # fmt: skip
+            self.logs_hub,
+        )
         self.runner = web.AppRunner(create_app(context), access_log=None, shutdown_timeout=2)
         await self.runner.setup()
         site = web.TCPSite(self.runner, s.http_host, s.http_port, backlog=1024)

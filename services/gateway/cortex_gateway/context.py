@@ -12,6 +12,7 @@ from contracts.job import SpecLimits
 from contracts.reports import NetworkPrice
 from cortex_gateway.auth.keys import ApiKey, KeyStore
 from cortex_gateway.auth.rate_limit import RateLimiter
+from cortex_gateway.follow import LogHub
 from cortex_gateway.health import HealthMonitor
 from cortex_gateway.intake import CreateCoalescer
 from cortex_gateway.providers import ProviderHealth
@@ -30,6 +31,7 @@ class GatewayContext:
     providers: ProviderHealth
     prices: KeyValueMirror[NetworkPrice]
     intake: CreateCoalescer
+    logs_hub: LogHub
 
     @staticmethod
     def of(request: web.Request) -> GatewayContext:

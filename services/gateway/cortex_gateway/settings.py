@@ -34,6 +34,14 @@ class GatewaySettings(ServiceSettings):
     tenant_rate_limits: dict[str, RateLimit] = {}
     max_cpu_millicores: int = 64_000
     max_duration_seconds: int = 30 * 24 * 3600
+    # Log follow (SSE): a comment line this often keeps idle proxies from closing the stream.
+    sse_heartbeat: float = 15.0
+    # Bytes of events one follower may have waiting; beyond it the follower is dropped.
+    sse_buffer_bytes: int = 4 * 1024 * 1024
+    # A follower that does not take a write within this many seconds is dropped.
+    sse_write_timeout: float = 10.0
+    # How long a follower waits for the store to catch up on lines it missed going live.
+    follow_gap_timeout: float = 2.0
 
     @property
     def provider_set(self) -> frozenset[str]:

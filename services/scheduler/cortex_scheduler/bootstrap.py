@@ -8,11 +8,14 @@ from contracts import subjects
 from contracts.job import SpecLimits
 from cortex_scheduler.adapters.outbox import OutboxRelay
 from cortex_scheduler.adapters.prices import PriceBook
+from cortex_scheduler.adapters.telemetry_store import TelemetryStore
 from cortex_scheduler.entrypoints import rpc
 from cortex_scheduler.entrypoints.reports import report_consumer
+from cortex_scheduler.entrypoints.telemetry import log_consumer, metrics_consumer
 from cortex_scheduler.entrypoints.timers import batch_sweep, cost_alerts, schedule_timer, timers
 from cortex_scheduler.service_layer.catalog import Catalog
 from cortex_scheduler.service_layer.handlers import Scheduler
+from cortex_scheduler.service_layer.telemetry import TelemetryReader
 from cortex_scheduler.settings import SchedulerSettings
 from runtime.database import close_pool, create_pool
 from runtime.messaging import call_rpc, connect, ensure_streams
@@ -61,10 +64,16 @@ class SchedulerService:
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.relay.start()
         self.batcher.start()
+        telemetry = TelemetryStore(self.pool, s.log_retention_lines)
+        self.logs = log_consumer(self.js, telemetry, s.telemetry_batch)
+        self.metrics = metrics_consumer(self.js, telemetry, s.telemetry_batch)
+        reader = TelemetryReader(self.pool, telemetry)
         self.rpc_subscriptions = await rpc.serve(
-            self.nc, self.scheduler, self.batcher, self.catalog
+            self.nc, self.scheduler, self.batcher, self.catalog, reader
         )
         await self.reports.start()
+        await self.logs.start()
+        await self.metrics.start()
         self.timers.start()
         self.cost_alerts.start()
         for task in self.background:
@@ -78,6 +87,8 @@ class SchedulerService:
             await subscription.unsubscribe()
         await self.batcher.stop()
         await self.reports.stop()
+        await self.logs.stop()
+        await self.metrics.stop()
         await self.timers.stop()
         await self.cost_alerts.stop()
         for task in self.background:

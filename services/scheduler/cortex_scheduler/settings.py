@@ -26,6 +26,10 @@ class SchedulerSettings(ServiceSettings):
     schedule_catch_up_window: float = 3600.0
     # How often batches with waiting jobs are re-checked for free slots (after crashes).
     batch_sweep_interval: float = 2.0
+    # TELEMETRY messages stored per statement (each log message holds many lines).
+    telemetry_batch: int = 256
+    # Each job keeps its newest this many log lines; older ones are deleted as new ones come.
+    log_retention_lines: int = 100_000
 
     @property
     def cost_threshold_list(self) -> list[float]:

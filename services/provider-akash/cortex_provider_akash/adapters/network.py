@@ -12,6 +12,7 @@ import aiohttp
 
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
+from contracts.telemetry import LogRecord, cut_line, record_time
 from contracts.timefmt import format_time, utcnow
 from cortex_provider_akash.adapters import sdl
 from cortex_provider_akash.adapters.console import Bid, ConsoleClient, ConsoleError
@@ -29,6 +30,7 @@ from provider_runtime.network import (
     backoff,
 )
 from provider_runtime.settings import ProviderSettings
+from provider_runtime.telemetry import LogCursor, Usage
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,6 +48,7 @@ class AkashNetwork:
         self.console = _console(settings)
         self._retired: list[ConsoleClient] = []
         self._session: aiohttp.ClientSession | None = None
+        self._access: dict[str, tuple[str, str, float]] = {}  # provider → host, JWT, expiry
 
     async def open(self) -> None:
         await self.console.open()
@@ -218,6 +221,53 @@ class AkashNetwork:
             if lease.get("state") in LOST_LEASE_STATES:
                 return str(lease.get("reason") or lease.get("state"))
         return None
+
+    # --- telemetry: the lease's log websocket and (devnet extension) usage ---
+
+    async def logs(self, d: Deployment, after: LogCursor) -> AsyncIterator[LogRecord]:
+        """The provider numbers nothing, so a line's seq is its position in the lease's
+        output (`tail=-1` replays it all): after a reconnect the first `after.seq` are
+        skipped. Kubernetes merges stdout and stderr: stream `output`."""
+        h = AkashHandle.of(d.handle)
+        assert h.dseq is not None and h.provider is not None
+        assert h.gseq is not None and h.oseq is not None and self._session is not None
+        host, token = await self._gateway_access(h.provider)
+        gateway = LeaseGateway(self._session)
+        position = 0
+        async for line in gateway.logs(host, token, h.dseq, h.gseq, h.oseq):
+            position += 1
+            if position > after.seq:
+                yield LogRecord(position, record_time(utcnow()), "output", cut_line(line))
+
+    async def usage(self, d: Deployment) -> Usage | None:
+        h = AkashHandle.of(d.handle)
+        if h.dseq is None or h.provider is None or h.gseq is None or h.oseq is None:
+            return None
+        assert self._session is not None
+        host, token = await self._gateway_access(h.provider)
+        services = await LeaseGateway(self._session).usage(host, token, h.dseq, h.gseq, h.oseq)
+        if not services:
+            return None
+        values = list(services.values())
+        rx = [v["rxBytes"] for v in values if v.get("rxBytes") is not None]
+        tx = [v["txBytes"] for v in values if v.get("txBytes") is not None]
+        return Usage(
+            cpu_millicores=sum(float(v["cpuMillicores"]) for v in values),
+            memory_bytes=sum(int(v["memoryBytes"]) for v in values),
+            rx_bytes=sum(rx) if rx else None,
+            tx_bytes=sum(tx) if tx else None,
+        )
+
+    async def _gateway_access(self, provider: str) -> tuple[str, str]:
+        """The provider's gateway URL and a JWT, reused until half its lifetime has passed:
+        sampling usage every few seconds must not cost two Console calls each time."""
+        cached = self._access.get(provider)
+        if cached and cached[2] > time.monotonic():
+            return cached[0], cached[1]
+        host = await self.console.provider_host(provider)
+        token = await self.console.jwt(self.s.akash_jwt_ttl)
+        self._access[provider] = (host, token, time.monotonic() + self.s.akash_jwt_ttl / 2)
+        return host, token
 
     # --- release, extend, price, probe ---
 

@@ -1,4 +1,4 @@
-"""The Akash provider's own gateway: lease status and Kubernetes events (websocket)."""
+"""The Akash provider's own gateway: lease status, logs and Kubernetes events (websockets)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from typing import Any
 import aiohttp
 
 from runtime import codec
+
+NORMAL_CLOSES = (1000, 4000, 4001)  # ended; no running pods; lease gone: no more lines
+
+
+class LogStreamBroken(Exception):
+    """The log websocket closed before the workload's output ended."""
 
 
 class LeaseGateway:
@@ -28,3 +34,36 @@ class LeaseGateway:
                         yield event
                 elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                     break
+
+    async def logs(
+        self, host_uri: str, token: str, dseq: str, gseq: int, oseq: int
+    ) -> AsyncIterator[str]:
+        """Every retained output line of the lease (stdout and stderr merged, like
+        `kubectl logs`), then live ones; ends when the workload has ended."""
+        url = f"{host_uri}/lease/{dseq}/{gseq}/{oseq}/logs?follow=true&tail=-1"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self._session.ws_connect(url, headers=headers, heartbeat=30) as ws:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    item = codec.loads(message.data)
+                    if isinstance(item, dict):
+                        yield str(item.get("message", ""))
+                elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    break
+            if ws.close_code not in NORMAL_CLOSES:
+                raise LogStreamBroken(f"log websocket closed with {ws.close_code}")
+
+    async def usage(
+        self, host_uri: str, token: str, dseq: str, gseq: int, oseq: int
+    ) -> dict[str, Any] | None:
+        """`{service: {cpuMillicores, memoryBytes, rxBytes, txBytes}}`, or None where the
+        provider has no usage call (real Akash providers: see docs/decisions.md)."""
+        url = f"{host_uri}/lease/{dseq}/{gseq}/{oseq}/usage"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self._session.get(url, headers=headers) as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            body = await response.json()
+            services: dict[str, Any] = body.get("services") or {}
+            return services

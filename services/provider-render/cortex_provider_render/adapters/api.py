@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -140,6 +141,35 @@ class RenderClient:
             params["text"] = text
         reply = await self.call("GET", "/logs", params=params)
         return [str(entry["message"]) for entry in reply.get("logs", [])]
+
+    async def subscribe_logs(self, resource: str, since: str) -> AsyncIterator[dict[str, Any]]:
+        """`GET /logs/subscribe` (websocket): entries of `resource` from `since`, then live."""
+        assert self._session is not None
+        params = {"ownerId": await self.owner_id(), "resource": resource, "startTime": since}
+        url = self._base + "/logs/subscribe"
+        async with self._session.ws_connect(url, params=params, heartbeat=30) as ws:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    entry = json.loads(message.data)
+                    if isinstance(entry, dict):
+                        yield entry
+                elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    break
+        raise RenderError(0, "the log subscription closed")
+
+    async def latest_metric(
+        self, metric: str, resource: str, start: str, seconds: float
+    ) -> float | None:
+        """The average of `metric` (cpu: cores, memory: bytes) over [start, start + seconds)."""
+        params = {
+            "resource": resource,
+            "startTime": start,
+            "resolutionSeconds": f"{seconds:.3f}",
+            "aggregationMethod": "AVG",
+        }
+        series = await self.call("GET", f"/metrics/{metric}", params=params)
+        values = [v for s in series or [] for v in s.get("values", [])]
+        return float(values[-1]["value"]) if values else None
 
 
 def _message(text: str, fallback: str | None) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.job import JobSpec
 from contracts.reports import InstanceType, NetworkPrice
+from contracts.telemetry import LogRecord, cut_line, record_time
 from contracts.timefmt import format_time, parse_time, utcnow
 from cortex_provider_render.adapters.api import RenderClient, RenderError
 from cortex_provider_render.domain.model import (
@@ -18,6 +19,7 @@ from cortex_provider_render.domain.model import (
     exit_code_in,
     instance_types,
     linear_rates,
+    log_stream,
     service_name,
     smallest_plan,
     start_command,
@@ -27,11 +29,13 @@ from cortex_provider_render.settings import RenderSettings
 from provider_runtime.model import Deployment, Outcome
 from provider_runtime.network import Observation, Placement, Refused, SaveHandle, Started, backoff
 from provider_runtime.settings import ProviderSettings
+from provider_runtime.telemetry import LogCursor, Usage
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
 FAILED_DEPLOYS = frozenset({"build_failed", "update_failed", "pre_deploy_failed", "canceled"})
 ENDED_JOBS = frozenset({"succeeded", "failed", "canceled"})
+EPOCH = "2000-01-01T00:00:00Z"  # replay a job's log from its first line
 
 
 class RenderNetwork:
@@ -43,6 +47,7 @@ class RenderNetwork:
         self.types: list[InstanceType] = _types(settings)
         self._retired: list[RenderClient] = []
         self._opened = False
+        self._sampled: dict[str, str] = {}  # Render job id → when usage was last read
 
     async def open(self) -> None:
         await self.client.open()
@@ -245,11 +250,52 @@ class RenderNetwork:
             reason = f"container exited with code {code}"
         return Outcome("failed", reason, code, at)
 
+    # --- telemetry: the job's log subscription and Render's metrics ---
+
+    async def logs(self, d: Deployment, after: LogCursor) -> AsyncIterator[LogRecord]:
+        """Render's log timestamps are strictly increasing, so a resumed subscription starts
+        at the last published line's time and skips what is not newer. Ends after Render's
+        `==> Exited with status N` line, the job's last."""
+        h = RenderHandle.of(d.handle)
+        assert h.job_id is not None
+        last = parse_time(after.timestamp) if after.timestamp else None
+        seq = after.seq
+        async for entry in self.client.subscribe_logs(h.job_id, after.timestamp or EPOCH):
+            at = parse_time(str(entry["timestamp"]))
+            if last is not None and at <= last:
+                continue
+            message = str(entry.get("message", ""))
+            labels = {str(x["name"]): str(x["value"]) for x in entry.get("labels", [])}
+            seq, last = seq + 1, at
+            stream = log_stream(message, labels.get("level"))
+            yield LogRecord(seq, record_time(at), stream, cut_line(message))
+            if stream == "system" and exit_code_in(message) is not None:
+                return
+
+    async def usage(self, d: Deployment) -> Usage | None:
+        """Averages since the previous call from `/metrics/cpu` and `/metrics/memory`
+        (sampled by Render from the instance); Render has no per-job bandwidth series."""
+        h = RenderHandle.of(d.handle)
+        if h.job_id is None:
+            return None
+        now = utcnow()
+        start = self._sampled.get(h.job_id)
+        self._sampled[h.job_id] = format_time(now) or ""
+        if start is None:
+            return None  # the first call only marks the start of the interval
+        seconds = max((now - parse_time(start)).total_seconds(), 0.001)
+        cores = await self.client.latest_metric("cpu", h.job_id, start, seconds)
+        memory = await self.client.latest_metric("memory", h.job_id, start, seconds)
+        if cores is None or memory is None:
+            return None
+        return Usage(cpu_millicores=cores * 1000, memory_bytes=int(memory))
+
     # --- release, extend, price, probe ---
 
     async def release(self, d: Deployment) -> None:
         """Deleting the base service stops its job first, then nothing of it is left."""
         h = RenderHandle.of(d.handle)
+        self._sampled.pop(h.job_id or "", None)
         if h.service_id is None and h.creating_service:
             h.service_id = await self.client.find_service(service_name(d.job_id))
         if h.service_id is not None:

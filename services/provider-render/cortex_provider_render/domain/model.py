@@ -107,3 +107,17 @@ def linear_rates(types: list[InstanceType]) -> tuple[float, float]:
         return 0.0, 0.0
     cpu, memory = (scy * smm - smy * scm) / det, (smy * scc - scy * scm) / det
     return max(cpu, 0.0), max(memory, 0.0)
+
+
+# Render's own lines in a job's log (exit status, cancel, lost instance, out of memory).
+_SYSTEM_LINE = re.compile(
+    r"^==> (Exited with status \d+|Job canceled|Instance lost: .*|Out of memory: .*"
+    r"|Job could not run: .*)$"
+)
+
+
+def log_stream(message: str, level: str | None) -> str:
+    """`system` for Render's own lines, else stderr (level error) or stdout."""
+    if _SYSTEM_LINE.match(message):
+        return "system"
+    return "stderr" if level == "error" else "stdout"

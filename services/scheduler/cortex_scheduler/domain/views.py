@@ -9,6 +9,7 @@ from contracts.timefmt import format_time
 from cortex_scheduler.domain.model import Job, JobEvent
 
 _CONFIG_KEYS = ("env", "ports", "volumes", "command", "args", "gpu")
+OUTPUT_URL = "/api/plugin-core/jobs/{id}/output"  # the gateway's download of the job's output
 
 
 def _cost(job: Job, now: datetime) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def detail(job: Job, now: datetime, events: list[JobEvent] | None = None) -> dic
     """The job as `GET /jobs/:id` shows it: with config, results and (when given) events."""
     view = summary(job, now)
     view["config"] = config(job)
-    view["results"] = {"exitCode": job.exit_code, "outputUrl": None}
+    output = OUTPUT_URL.format(id=job.id) if job.status.is_terminal else None
+    view["results"] = {"exitCode": job.exit_code, "outputUrl": output}
     if events is not None:
         view["events"] = [event_view(e) for e in events]
     return view

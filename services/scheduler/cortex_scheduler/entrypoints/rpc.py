@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -16,6 +17,7 @@ from contracts.job import JobSpec
 from contracts.timefmt import parse_time
 from contracts.validation import parse_model
 from cortex_scheduler.adapters.repository import JobQuery
+from cortex_scheduler.adapters.telemetry_store import LogQuery
 from cortex_scheduler.service_layer.catalog import Catalog, ScheduleInput, TemplateInput
 from cortex_scheduler.service_layer.handlers import (
     BatchCreate,
@@ -23,6 +25,7 @@ from cortex_scheduler.service_layer.handlers import (
     IdempotencyKey,
     Scheduler,
 )
+from cortex_scheduler.service_layer.telemetry import TelemetryReader
 from runtime.logging import get_logger
 from runtime.messaging import serve_rpc
 
@@ -107,7 +110,11 @@ def _page(body: dict[str, Any]) -> tuple[str, int, int]:
 
 
 async def serve(
-    nc: NATS, scheduler: Scheduler, batcher: CreateBatcher, catalog: Catalog
+    nc: NATS,
+    scheduler: Scheduler,
+    batcher: CreateBatcher,
+    catalog: Catalog,
+    telemetry: TelemetryReader,
 ) -> list[Subscription]:
     def create_request(tenant: str, job: dict[str, Any], request_id: str | None) -> CreateRequest:
         spec = parse_model(JobSpec, job["spec"], context=scheduler.limits)
@@ -218,7 +225,26 @@ async def serve(
     async def extend(body: dict[str, Any]) -> Any:
         return await scheduler.extend_job(body["tenant"], body["id"], int(body["duration"]))
 
+    async def logs(body: dict[str, Any]) -> Any:
+        query = LogQuery(
+            job_id=body["id"],
+            tail=body.get("tail"),
+            since=parse_time(body["since"]) if body.get("since") else None,
+            after_seq=int(body.get("afterSeq", 0)),
+            limit=min(int(body.get("limit", 1000)), 10_000),
+        )
+        return await telemetry.logs(body["tenant"], query)
+
+    async def metrics(body: dict[str, Any]) -> Any:
+        period, resolution = (
+            timedelta(seconds=body["period"]),
+            timedelta(seconds=body["resolution"]),
+        )
+        return await telemetry.metrics(body["tenant"], body["id"], period, resolution)
+
     handlers = {
+        subjects.RPC_JOB_LOGS: logs,
+        subjects.RPC_JOB_METRICS: metrics,
         subjects.RPC_JOB_CREATE: create,
         subjects.RPC_JOB_CREATE_MANY: create_many,
         subjects.RPC_JOB_GET: get,
