@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
+from contracts.telemetry import LogRecord, cut_line, record_time
 from contracts.timefmt import format_time, parse_time, utcnow
 from cortex_provider_golem.adapters.market import DemandInbox, Offer
 from cortex_provider_golem.adapters.payments import PaymentDesk
@@ -18,7 +19,7 @@ from cortex_provider_golem.adapters.yagna import YagnaClient, YagnaError
 from cortex_provider_golem.domain import demand, script
 from cortex_provider_golem.domain.images import task_package
 from cortex_provider_golem.domain.model import GolemHandle
-from cortex_provider_golem.domain.pricing import LinearPrice, terms
+from cortex_provider_golem.domain.pricing import CPU_SEC, DURATION_SEC, LinearPrice, terms
 from cortex_provider_golem.settings import GolemSettings
 from provider_runtime.model import Deployment, Outcome
 from provider_runtime.network import (
@@ -31,6 +32,7 @@ from provider_runtime.network import (
     backoff,
 )
 from provider_runtime.settings import ProviderSettings
+from provider_runtime.telemetry import LogCursor, Usage
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -49,6 +51,7 @@ class GolemNetwork:
         self.payments = PaymentDesk(self.yagna, settings.golem_poll_timeout)
         self._retired: list[YagnaClient] = []
         self._opened = False
+        self._cpu_seen: dict[str, tuple[float, float]] = {}  # job → (monotonic, cpu_sec)
 
     async def open(self) -> None:
         await self.yagna.open()
@@ -425,6 +428,45 @@ class GolemNetwork:
         finally:
             follower.cancel()
 
+    # --- telemetry: the run's output from the exec batch stream, CPU from usage counters ---
+
+    async def logs(self, d: Deployment, after: LogCursor) -> AsyncIterator[LogRecord]:
+        """The batch stream replays from the start on every connection, so a line's seq is
+        its position in the run's output and the first `after.seq` lines are skipped."""
+        h = GolemHandle.of(d.handle)
+        assert h.activity_id is not None and h.batch_id is not None
+        position = 0
+        async for event in self.yagna.batch_stream(h.activity_id, h.batch_id):
+            kind = event.get("kind") or {}
+            for stream in ("stdout", "stderr"):
+                text = kind.get(stream)
+                if not isinstance(text, str):
+                    continue
+                for line in text.splitlines() or [""]:
+                    position += 1
+                    if position > after.seq:
+                        at = _event_time(event.get("timestamp"))
+                        yield LogRecord(position, at, stream, cut_line(line))
+
+    async def usage(self, d: Deployment) -> Usage | None:
+        """CPU from `golem.usage.cpu_sec` differences; Golem reports no memory or network
+        use of an activity, so memory is 0 and rx/tx unknown (docs/providers.md)."""
+        h = GolemHandle.of(d.handle)
+        vector = list((h.price or {}).get("vector") or [])
+        if h.activity_id is None or CPU_SEC not in vector:
+            return None
+        counters = await self.yagna.activity_usage(h.activity_id)
+        cpu_sec, now = counters[vector.index(CPU_SEC)], time.monotonic()
+        previous = self._cpu_seen.get(d.job_id)
+        self._cpu_seen[d.job_id] = (now, cpu_sec)
+        if previous is None:  # first sample: average since the activity began
+            elapsed = counters[vector.index(DURATION_SEC)] if DURATION_SEC in vector else 0.0
+            used = cpu_sec
+        else:
+            elapsed, used = now - previous[0], cpu_sec - previous[1]
+        millicores = 1000 * used / elapsed if elapsed > 0 else 0.0
+        return Usage(cpu_millicores=max(millicores, 0.0), memory_bytes=0)
+
     async def _follow(self, h: GolemHandle, queue: asyncio.Queue[Any]) -> None:
         """Feed the batch's events into `queue`, reconnecting (a stream replays from the start)."""
         assert h.activity_id is not None and h.batch_id is not None
@@ -466,6 +508,7 @@ class GolemNetwork:
     async def release(self, d: Deployment) -> None:
         """Destroy the activity, end the agreement (and pay its invoice), withdraw, free."""
         h = GolemHandle.of(d.handle)
+        self._cpu_seen.pop(d.job_id, None)
         if h.activity_id:
             await self.yagna.destroy_activity(h.activity_id)
         if h.agreement_id:
@@ -552,3 +595,11 @@ def _yagna(s: GolemSettings) -> YagnaClient:
     return YagnaClient(
         s.golem_api_url, s.golem_api_key, s.golem_request_timeout, s.golem_max_retries
     )
+
+
+def _event_time(value: Any) -> str:
+    """A runtime event's timestamp as a log record time (now when it has none)."""
+    try:
+        return record_time(parse_time(value)) if isinstance(value, str) else record_time(utcnow())
+    except ValueError:
+        return record_time(utcnow())

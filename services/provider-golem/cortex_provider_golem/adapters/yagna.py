@@ -236,6 +236,11 @@ class YagnaClient:
         reply: dict[str, Any] = await self.call("GET", f"{ACTIVITY}/activity/{activity_id}/state")
         return reply
 
+    async def activity_usage(self, activity_id: str) -> list[float]:
+        """The usage counters, in the agreement's `golem.com.usage.vector` order."""
+        reply = await self.call("GET", f"{ACTIVITY}/activity/{activity_id}/usage")
+        return [float(v) for v in reply.get("currentUsage") or []]
+
     async def destroy_activity(self, activity_id: str) -> None:
         await self._gone_ok("DELETE", f"{ACTIVITY}/activity/{activity_id}")
 
