@@ -12,13 +12,18 @@ from contracts.reports import NetworkHealth
 from cortex_gateway.context import GatewayContext, require
 from cortex_gateway.responses import json_body, object_body, ok, validation
 from cortex_gateway.routes.jobs import list_query, paginated
+from cortex_gateway.window import Windows
 from runtime.messaging import call_rpc
 
 NAMES = {"akash": "Akash Network", "render": "Render", "golem": "Golem Network"}
 STATUSES = {s.value for s in NetworkHealth}
-PERIODS = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400}
-RESOLUTIONS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
-MAX_POINTS = 1000
+PROVIDER_WINDOWS = Windows(
+    periods={"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 86400, "30d": 30 * 86400},
+    resolutions={"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400},
+    max_points=1000,
+    default_period="24h",
+    default_resolution="1h",
+)
 
 
 def _status(ctx: GatewayContext, network: str) -> dict[str, Any]:
@@ -128,40 +133,14 @@ async def get_metrics(request: web.Request) -> web.Response:
     ctx = GatewayContext.of(request)
     require(request, "jobs:read")
     network = _network(request)
-    period, resolution = _window(request)
-    body = {"periodSeconds": PERIODS[period], "resolutionSeconds": RESOLUTIONS[resolution]}
+    period, resolution = PROVIDER_WINDOWS.parse(request.query)
+    body = {
+        "periodSeconds": PROVIDER_WINDOWS.periods[period],
+        "resolutionSeconds": PROVIDER_WINDOWS.resolutions[resolution],
+    }
     subject = subjects.provider_rpc(network, "metrics")
     points = await call_rpc(ctx.nc, subject, body, ctx.settings.rpc_timeout)
     return ok({"id": network, "period": period, "resolution": resolution, "points": points})
-
-
-def _window(request: web.Request) -> tuple[str, str]:
-    unknown = sorted(set(request.query) - {"period", "resolution"})
-    if unknown:
-        raise validation(
-            f"Unknown query parameter {unknown[0]!r}; allowed: period, resolution",
-            unknown[0],
-            "unknown_parameter",
-        )
-    period = request.query.get("period", "24h")
-    resolution = request.query.get("resolution", "1h")
-    if period not in PERIODS:
-        raise validation(f"period must be one of {', '.join(PERIODS)}", "period", "enum")
-    if resolution not in RESOLUTIONS:
-        raise validation(
-            f"resolution must be one of {', '.join(RESOLUTIONS)}", "resolution", "enum"
-        )
-    points = PERIODS[period] // RESOLUTIONS[resolution]
-    if points > MAX_POINTS:
-        raise validation(
-            f"period {period} at resolution {resolution} would be {points} points; "
-            f"at most {MAX_POINTS}: choose a coarser resolution",
-            "resolution",
-            "too_many_points",
-        )
-    if RESOLUTIONS[resolution] > PERIODS[period]:
-        raise validation("resolution must not be longer than period", "resolution", "range")
-    return period, resolution
 
 
 async def provider_jobs(request: web.Request) -> web.Response:
