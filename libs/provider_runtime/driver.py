@@ -144,15 +144,19 @@ class Driver:
     async def _finish(self, d: Deployment) -> None:
         """Release on the network first, then report: the job never ends while we still pay."""
         assert d.outcome is not None
+        details: dict[str, Any] = {}
         if self.telemetry:
             # The last lines before the release (which ends the log stream on the network),
             # and before the report, so a follower has every line when it sees the end.
-            await self.telemetry.finish(d.job_id, drain=d.outcome.kind != "released")
+            last = await self.telemetry.finish(d.job_id, drain=d.outcome.kind != "released")
+            if last:  # the scheduler answers log reads only once it stored this far
+                details["logSeq"] = last
         await self.network.release(d)
         await self.reporter.report(
             d.job_id,
             _REPORTS.get(d.outcome.kind, ReportKind.RELEASED),
             at=d.outcome.at,
+            details=details,
             exit_code=d.outcome.exit_code,
             reason=d.outcome.reason,
             hourly_rate_usd=d.hourly_rate_usd,

@@ -56,17 +56,21 @@ class TelemetryPump:
         job = self._jobs[d.job_id] = _Job()
         job.tasks = [loop.create_task(self._follow(d, job)), loop.create_task(self._sample(d))]
 
-    async def finish(self, job_id: str, drain: bool) -> None:
-        """Stop following; with `drain`, first let the log end by itself (bounded)."""
+    async def finish(self, job_id: str, drain: bool) -> int | None:
+        """Stop following; with `drain`, first let the log end by itself (bounded). Returns
+        the last line's seq once every line was published (None if not known to be)."""
         job = self._jobs.pop(job_id, None)
         if job is None:
-            return
+            return None
+        drained = False
         if drain:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(job.tasks[0]), self.s.drain_timeout)
+                drained = True
         for task in job.tasks:
             task.cancel()
         await asyncio.gather(*job.tasks, return_exceptions=True)
+        return job.cursor.seq if drained else None
 
     async def stop(self) -> None:
         for job_id in list(self._jobs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +12,9 @@ import asyncpg
 from contracts.errors import ApiError, ErrorCode
 from contracts.timefmt import format_time
 from cortex_scheduler.adapters.telemetry_store import LogQuery, TelemetryStore
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "expired"})
+STORE_WAIT = 5.0  # seconds a read waits for the last lines of an ended job to be stored
 
 
 class TelemetryReader:
@@ -20,6 +25,8 @@ class TelemetryReader:
         """`{status, logs: [{seq, timestamp, stream, line}]}`; the status lets a follower
         know whether more lines can come."""
         status = await self._status(tenant, q.job_id)
+        if status in TERMINAL:
+            await self._stored_to_the_end(q.job_id)
         records = await self._store.lines(q)
         return {
             "status": status,
@@ -52,6 +59,26 @@ class TelemetryReader:
             "memory": series("memory", int),
             "network": {"rx": series("rx", int), "tx": series("tx", int)},
         }
+
+    async def _stored_to_the_end(self, job_id: str) -> None:
+        """Logs and the end report travel on different consumers: after the job ended, wait
+        (bounded) until its last line (`logSeq` of the final event) is stored, so a read
+        right after completion has every line."""
+        final = await self._pool.fetchval(
+            "SELECT (data->>'logSeq')::bigint FROM jobs.job_events "
+            "WHERE job_id = $1 AND data ? 'logSeq' ORDER BY seq DESC LIMIT 1",
+            job_id,
+        )
+        if final is None:
+            return
+        deadline = time.monotonic() + STORE_WAIT
+        while time.monotonic() < deadline:
+            stored = await self._pool.fetchval(
+                "SELECT max(seq) FROM jobs.log_lines WHERE job_id = $1", job_id
+            )
+            if stored is not None and stored >= final:
+                return
+            await asyncio.sleep(0.05)
 
     async def _status(self, tenant: str, job_id: str) -> str:
         status = await self._pool.fetchval(
