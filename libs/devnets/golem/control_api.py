@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import ValidationError
 
+from devnets.control import add_state_and_fault_routes
 from devnets.golem.faults import Faults
 from devnets.golem.http import ApiError, json_object
 from devnets.golem.keys import NETWORK
@@ -14,32 +14,10 @@ DEFAULT_BREAK_MESSAGE = "Provider terminated the agreement"
 
 def add_routes(app: web.Application) -> None:
     """Register the control routes."""
-    app.router.add_get("/control/state", get_state)
-    app.router.add_post("/control/faults", set_faults)
-    app.router.add_delete("/control/faults", reset_faults)
+    add_state_and_fault_routes(
+        app, NETWORK, Faults, json_object, lambda message: ApiError(400, message)
+    )
     app.router.add_post("/control/agreements/{aid}/break", break_agreement)
-
-
-async def get_state(request: web.Request) -> web.Response:
-    """Open demands, agreements, activities, allocations, live processes, current faults."""
-    return web.json_response(request.app[NETWORK].snapshot())
-
-
-async def set_faults(request: web.Request) -> web.Response:
-    """Change some fault switches (camelCase JSON); the others keep their value."""
-    network = request.app[NETWORK]
-    try:
-        network.faults = network.faults.merged(await json_object(request))
-    except ValidationError as exc:
-        raise ApiError(400, f"invalid faults: {exc.errors(include_url=False)}") from None
-    return web.json_response(network.faults.model_dump(by_alias=True))
-
-
-async def reset_faults(request: web.Request) -> web.Response:
-    """Switch every fault off."""
-    network = request.app[NETWORK]
-    network.faults = Faults()
-    return web.json_response(network.faults.model_dump(by_alias=True))
 
 
 async def break_agreement(request: web.Request) -> web.Response:
