@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cortex_gateway.context import CONTEXT, GatewayContext
-from cortex_gateway.middleware import authenticate, error_envelope, request_context
+from cortex_gateway.middleware import authenticate, request_context
 from cortex_gateway.routes import (
     batches,
     jobs,
@@ -74,7 +74,7 @@ def create_app(context: GatewayContext) -> web.Application:
     # client_max_size above our own limits: json_body() answers oversize with a clear 400.
     largest = max(context.settings.max_body_bytes, context.settings.max_batch_body_bytes)
     app = web.Application(
-        middlewares=[request_context, error_envelope, authenticate],
+        middlewares=[request_context, authenticate],
         client_max_size=largest * 2,
     )
     app[CONTEXT] = context

@@ -1,9 +1,10 @@
-"""Request id, error envelope, authentication and rate limiting, in that order."""
+"""Request id and error envelope, then authentication and rate limiting."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -30,45 +31,60 @@ LATENCY = Histogram(
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, the error envelope and the request metrics, in one layer (it runs on
+    every request, so one coroutine frame instead of two)."""
     request_id = request.headers.get("X-Request-Id") or new_request_id()
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service="gateway", request_id=request_id)
     started = time.perf_counter()
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except Exception as exc:  # every failure leaves in the seed's envelope
+        response = _failure(exc, request)
     response.headers["X-Request-Id"] = request_id
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    REQUESTS.labels(request.method, route, str(response.status)).inc()
-    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    _observe(request.method, route, response.status, time.perf_counter() - started)
     return response
 
 
-@web.middleware
-async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure leaves in the seed's error envelope; nothing leaks a stack trace."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def _failure(exc: Exception, request: web.Request) -> web.StreamResponse:
+    """The error envelope for whatever a handler raised; nothing leaks a stack trace."""
+    if isinstance(exc, ApiError):
         return _with_headers(error(exc), request)
-    except web.HTTPNotFound:
+    if isinstance(exc, web.HTTPNotFound):
         return error(ApiError(ErrorCode.NOT_FOUND, f"No route for {request.method} {request.path}"))
-    except web.HTTPMethodNotAllowed as exc:
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
         response = error(
             ApiError(
                 ErrorCode.METHOD_NOT_ALLOWED,
-                f"{request.method} is not allowed here; use {', '.join(sorted(exc.allowed_methods))}",
+                f"{request.method} is not allowed here; use {allowed}",
             )
         )
-        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        response.headers["Allow"] = allowed
         return response
-    except web.HTTPRequestEntityTooLarge:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return error(ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "Request body is too large"))
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         return error(ApiError(ErrorCode.VALIDATION_ERROR, exc.reason))
-    except Exception:
-        log.exception("http.unhandled", path=request.path)
-        return error(ApiError(ErrorCode.INTERNAL_ERROR, "Internal error"))
+    log.exception("http.unhandled", path=request.path, exc_info=exc)
+    return error(ApiError(ErrorCode.INTERNAL_ERROR, "Internal error"))
+
+
+# prometheus-client's `labels()` takes a lock and builds a key on every call; the label
+# sets are few (method x route x status), so their children are kept here.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _observe(method: str, route: str, status: int, seconds: float) -> None:
+    found = _children.get((method, route, status))
+    if found is None:
+        found = REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+        _children[(method, route, status)] = found
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 @web.middleware
@@ -111,4 +127,4 @@ def _with_headers(response: web.StreamResponse, request: web.Request) -> web.Str
     return response
 
 
-__all__ = ["REQUEST_ID_HEADER", "authenticate", "error_envelope", "request_context"]
+__all__ = ["REQUEST_ID_HEADER", "authenticate", "request_context"]

@@ -132,16 +132,22 @@ async def serve(
         return await scheduler.create_job(request, idempotency)
 
     async def create_many(body: dict[str, Any]) -> Any:
-        """Independent creates sent together: each answered on its own, `{ok, data|error}`."""
+        """Independent creates sent together: each answered on its own, `{ok, data|error}`.
 
-        async def one(job: dict[str, Any]) -> dict[str, Any]:
+        The valid ones are recorded in one transaction: the gateway already grouped them.
+        """
+        answers: list[dict[str, Any] | None] = [None] * len(body["jobs"])
+        valid: list[tuple[int, CreateRequest]] = []
+        for index, job in enumerate(body["jobs"]):
             try:
-                request = create_request(job["tenant"], job, job.get("requestId"))
-                return {"ok": True, "data": await batcher.submit(request)}
+                valid.append((index, create_request(job["tenant"], job, job.get("requestId"))))
             except ApiError as exc:
-                return {"ok": False, "error": exc.to_dict()}
-
-        return await asyncio.gather(*(one(job) for job in body["jobs"]))
+                answers[index] = {"ok": False, "error": exc.to_dict()}
+        if valid:
+            recorded = await scheduler.create_jobs([request for _, request in valid])
+            for (index, _), data in zip(valid, recorded, strict=True):
+                answers[index] = {"ok": True, "data": data}
+        return answers
 
     async def create_batch(body: dict[str, Any]) -> Any:
         tenant, request_id = body["tenant"], body.get("requestId")
