@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable
 from typing import Protocol
@@ -45,6 +46,7 @@ async def run_until_signalled(component: Component, settings: ServiceSettings) -
         loop.add_signal_handler(sig, stopping.set)
     metrics = await start_metrics_server(settings.metrics_host, settings.metrics_port)
     await component.start()
+    settle_garbage_collector()
     log.info("service.started", instance=settings.instance_id)
     await stopping.wait()
     log.info("service.stopping")
@@ -54,6 +56,15 @@ async def run_until_signalled(component: Component, settings: ServiceSettings) -
         log.warning("service.stop_timeout", grace=settings.shutdown_grace)
     await metrics.cleanup()
     log.info("service.stopped")
+
+
+def settle_garbage_collector() -> None:
+    """Move everything built at start-up out of the collector's sight and collect young
+    objects less often: a service allocates a few objects per message, and full
+    collections walking the whole heap show up as latency spikes under load."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], Component]) -> None:
