@@ -20,6 +20,11 @@ SORT_COLUMNS = {
 }
 
 
+_UPDATE = "UPDATE jobs.jobs SET status = $2, {} WHERE id = $1".format(
+    ", ".join(f"{c} = ${i + 3}" for i, c in enumerate(MUTABLE_COLUMNS))
+)
+
+
 @dataclass(frozen=True)
 class JobQuery:
     tenant: str
@@ -91,10 +96,30 @@ class JobRepository:
         )
         return None if row is None else Job.from_row(row)
 
+    async def lock_many(self, job_ids: list[str]) -> dict[str, Job]:
+        """Load jobs by id and hold their row locks; locked in id order, so two
+        transactions locking overlapping sets cannot deadlock each other."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM jobs.jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+            job_ids,
+        )
+        return {row["id"]: Job.from_row(row) for row in rows}
+
+    async def save_many(self, jobs: list[Job]) -> None:
+        """`save` for several jobs: the updates go in one pipelined round trip."""
+        if not jobs:
+            return
+        await self.conn.executemany(
+            _UPDATE,
+            [(j.id, j.status.value, *(getattr(j, c) for c in MUTABLE_COLUMNS)) for j in jobs],
+        )
+        await self.add_events([e for j in jobs for e in j.events])
+        for job in jobs:
+            job.events.clear()
+
     async def save(self, job: Job) -> None:
-        assignments = ", ".join(f"{c} = ${i + 3}" for i, c in enumerate(MUTABLE_COLUMNS))
         await self.conn.execute(
-            f"UPDATE jobs.jobs SET status = $2, {assignments} WHERE id = $1",
+            _UPDATE,
             job.id,
             job.status.value,
             *(getattr(job, c) for c in MUTABLE_COLUMNS),

@@ -18,14 +18,29 @@ DURABLE = "scheduler-reports"
 
 def report_consumer(js: JetStreamContext, scheduler: Scheduler, batch: int) -> PullConsumer:
     async def apply(messages: list[Msg]) -> None:
+        parsed: list[tuple[Msg, JobReport]] = []
         for msg in messages:
-            bind_from_headers(msg.headers)
             try:
-                report = JobReport.model_validate_json(msg.data)
+                parsed.append((msg, JobReport.model_validate_json(msg.data)))
             except ValueError:
                 log.error("reports.malformed", subject=msg.subject)
                 await msg.term()
-                continue
+        if not parsed:
+            return
+        try:
+            await scheduler.apply_reports([report for _, report in parsed])
+        except Exception:
+            # One report (or a lock conflict) spoiled the burst: apply them one by one, so
+            # only what really fails waits for redelivery.
+            log.warning("reports.burst_failed", reports=len(parsed), exc_info=True)
+            await apply_one_by_one(parsed)
+            return
+        for msg, _ in parsed:
+            await msg.ack()
+
+    async def apply_one_by_one(parsed: list[tuple[Msg, JobReport]]) -> None:
+        for msg, report in parsed:
+            bind_from_headers(msg.headers)
             try:
                 await scheduler.apply_report(report)
             except Exception:

@@ -314,29 +314,22 @@ class Scheduler:
 
     async def apply_report(self, report: JobReport) -> None:
         """Apply what a network said about a job, where the transition table allows it."""
-        at = parse_time(report.at)
+        await self.apply_reports([report])
+
+    async def apply_reports(self, reports: list[JobReport]) -> None:
+        """Apply reports in arrival order, in one transaction: they come in bursts (every
+        job sends several), and one commit for a burst is most of the saving."""
         async with self._uow() as uow:
-            job = await uow.jobs.lock(report.job_id)
-            if job is None:
-                log.warning("report.unknown_job", job_id=report.job_id, kind=report.kind.value)
-                return
-            if report.kind is ReportKind.SCHEDULED and not job.status.is_terminal:
-                job.record_lease(report.hourly_rate_usd, at)
-            event_type = report.kind.job_event
-            if not can_transition(job.status, event_type):
-                log.info(
-                    "report.ignored", job_id=job.id, status=job.status.value, kind=report.kind.value
-                )
-                await uow.jobs.save(job)  # keeps the billing start of a lease we are cancelling
-                await uow.commit()
-                return
-            if report.exit_code is not None:
-                job.exit_code = report.exit_code
-            if report.kind in (ReportKind.FAILED, ReportKind.RELEASED) and report.reason:
-                job.reason = job.reason or report.reason
-            event = job.apply(event_type, at, **_event_data(report))
-            await uow.jobs.save(job)
-            uow.announce(job, event)
+            jobs = await uow.jobs.lock_many(sorted({r.job_id for r in reports}))
+            touched: dict[str, Job] = {}
+            for report in reports:
+                job = jobs.get(report.job_id)
+                if job is None:
+                    log.warning("report.unknown_job", job_id=report.job_id, kind=report.kind.value)
+                    continue
+                _apply_report(uow, job, report)
+                touched[job.id] = job
+            await uow.jobs.save_many(list(touched.values()))
             await uow.commit()
 
     async def announce_cost_thresholds(self, thresholds: list[float], limit: int = 1000) -> int:
@@ -389,6 +382,24 @@ class Scheduler:
                 uow.announce(job, event)
             await uow.commit()
         return len(jobs)
+
+
+def _apply_report(uow: UnitOfWork, job: Job, report: JobReport) -> None:
+    """One report on a locked job: a transition if the table allows it, else only what
+    it says about billing (a lease we are cancelling still started billing)."""
+    at = parse_time(report.at)
+    if report.kind is ReportKind.SCHEDULED and not job.status.is_terminal:
+        job.record_lease(report.hourly_rate_usd, at)
+    event_type = report.kind.job_event
+    if not can_transition(job.status, event_type):
+        log.info("report.ignored", job_id=job.id, status=job.status.value, kind=report.kind.value)
+        return
+    if report.exit_code is not None:
+        job.exit_code = report.exit_code
+    if report.kind in (ReportKind.FAILED, ReportKind.RELEASED) and report.reason:
+        job.reason = job.reason or report.reason
+    event = job.apply(event_type, at, **_event_data(report))
+    uow.announce(job, event)
 
 
 def _event_data(report: JobReport) -> dict[str, Any]:
