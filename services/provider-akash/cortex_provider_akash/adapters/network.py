@@ -68,6 +68,7 @@ class AkashNetwork:
         # Calls in flight finish on the old client; it is closed with the adapter.
         self._retired.append(self.console)
         self.console, self.s = fresh, settings
+        self._access.clear()  # tokens of the old credentials
 
     def unsupported(self, spec: JobSpec) -> str | None:
         return sdl.unsupported(spec)
@@ -76,10 +77,11 @@ class AkashNetwork:
 
     async def deploy(self, d: Deployment, save: SaveHandle) -> Placement:
         h = AkashHandle.of(d.handle)
-        if h.dseq is None:
-            await self._create(d, h, save)
+        fresh = h.dseq is None and await self._create(d, h, save)
         assert h.dseq is not None
-        lease = await self._adopt_lease(h.dseq) or await self._lease(h.dseq)
+        # A deployment created just now has no lease yet: no need to ask Console for one.
+        adopted = None if fresh else await self._adopt_lease(h.dseq)
+        lease = adopted or await self._lease(h.dseq)
         h.provider, h.gseq, h.oseq = lease.provider, lease.gseq, lease.oseq
         d.handle = h.to_dict()
         rate = hourly_usd(lease.amount, self.s.akash_block_seconds, self.s.akash_usd_per_token)
@@ -90,16 +92,18 @@ class AkashNetwork:
         }
         return Placement(hourly_rate_usd=rate, details=details)
 
-    async def _create(self, d: Deployment, h: AkashHandle, save: SaveHandle) -> None:
+    async def _create(self, d: Deployment, h: AkashHandle, save: SaveHandle) -> bool:
+        """Create the deployment once; False when an earlier attempt's was found instead."""
         assert d.spec is not None
         spec = JobSpec.model_validate(d.spec)
         document = sdl.build_sdl(spec, self.s.akash_max_price, self.s.akash_denom)
         hours = max(1, math.ceil(spec.duration / 3600))
-        attempt = 0
+        attempt, found = 0, False
         while h.dseq is None:
             if h.creating:  # a create may have landed before we crashed or timed out
                 h.dseq = await self.console.find_deployment(d.job_id)
                 if h.dseq:
+                    found = True
                     break
             h.creating = True
             d.handle = h.to_dict()
@@ -116,7 +120,8 @@ class AkashNetwork:
         h.creating = False
         d.handle = h.to_dict()
         await save(d)
-        log.info("akash.deployment_created", dseq=h.dseq)
+        log.info("akash.deployment_created", dseq=h.dseq, found=found)
+        return not found
 
     async def _adopt_lease(self, dseq: str) -> Bid | None:
         """A lease we created before a crash (or whose answer was lost) is ours already."""
@@ -175,8 +180,7 @@ class AkashNetwork:
     async def watch(self, d: Deployment) -> AsyncIterator[Observation]:
         h = AkashHandle.of(d.handle)
         assert h.dseq is not None and h.provider is not None
-        host = await self.console.provider_host(h.provider)
-        token = await self.console.jwt(self.s.akash_jwt_ttl)
+        host, token = await self._gateway_access(h.provider)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         follower = asyncio.get_running_loop().create_task(self._follow(host, token, h, queue))
         try:
