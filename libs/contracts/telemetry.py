@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,8 @@ class UsageSample:
 
 def cut_line(line: str, limit: int = MAX_LINE_BYTES) -> str:
     """`line` if it fits in `limit` UTF-8 bytes, else its start and CUT_MARKER within it."""
+    if len(line) * 4 <= limit:  # no character is longer than 4 bytes: fits, no encoding
+        return line
     raw = line.encode()
     if len(raw) <= limit:
         return line
@@ -78,6 +81,18 @@ def log_batch(job_id: str, records: list[LogRecord]) -> dict[str, Any]:
 def log_batch_id(job_id: str, records: list[LogRecord]) -> str:
     """`Nats-Msg-Id` of a batch: the same lines re-sent are dropped by JetStream."""
     return f"{job_id}:log:{records[0].seq}-{records[-1].seq}"
+
+
+_second: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+
+
+def record_time_now() -> str:
+    """`record_time(utcnow())` for the hot path (once per log line): the date and time
+    of day are formatted once per second."""
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    if seconds != _second[0]:
+        _second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
+    return f"{_second[1]}.{micros:06d}Z"
 
 
 def record_time(value: datetime) -> str:

@@ -44,6 +44,14 @@ class Feed(Generic[T]):
         self._next_seq += 1
         self._notify()
 
+    def extend(self, items: list[T]) -> None:
+        """`append` for several items, waking followers once."""
+        if self._closed or not items:
+            return
+        self._items.extend(items)
+        self._next_seq += len(items)
+        self._notify()
+
     def close(self) -> None:
         """Mark the end of the sequence; followers finish once they have read everything."""
         if not self._closed:
@@ -52,8 +60,14 @@ class Feed(Generic[T]):
 
     def after(self, seq: int) -> list[T]:
         """Retained items whose sequence number is greater than `seq`, oldest first."""
-        start = max(seq + 1, self.first_seq)
-        return list(islice(self._items, start - self.first_seq, None))
+        wanted = self._next_seq - max(seq + 1, self.first_seq)
+        if wanted <= 0:
+            return []
+        # From the right: a follower wants the newest few of up to `capacity` items, and
+        # slicing a deque from the left walks everything before them.
+        newest = list(islice(reversed(self._items), wanted))
+        newest.reverse()
+        return newest
 
     def tail(self, count: int) -> list[T]:
         """The last `count` retained items (all of them when count < 0)."""
@@ -73,6 +87,21 @@ class Feed(Generic[T]):
                 yield item
             if batch:
                 continue  # more may have arrived while the consumer held an item
+            if self._closed:
+                return
+            await changed.wait()
+
+    async def follow_batches(self, from_seq: int = 0) -> AsyncIterator[list[T]]:
+        """`follow`, but everything available at once as one list (a busy writer's lines
+        then cost one wake-up per batch instead of one per line)."""
+        cursor = from_seq
+        while True:
+            changed = self._changed
+            batch = self.after(cursor)
+            if batch:
+                cursor = max(cursor + 1, self.first_seq) + len(batch) - 1
+                yield batch
+                continue
             if self._closed:
                 return
             await changed.wait()

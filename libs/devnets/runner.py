@@ -248,16 +248,21 @@ class Workload:
         while chunk := await stream.read(READ_CHUNK):
             pending += chunk
             *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                self._log(name, _decode(raw))
             while len(pending) > MAX_LINE:
-                self._log(name, _decode(pending[:MAX_LINE]))
+                lines.append(pending[:MAX_LINE])
                 pending = pending[MAX_LINE:]
+            self._log_many(name, [_decode(raw) for raw in lines])  # one wake-up per read
         if pending:
             self._log(name, _decode(pending))
 
     def _log(self, stream: Stream, line: str) -> None:
-        self._logs.append(LogLine(self._logs.next_seq, _now(), stream, line.rstrip("\r")))
+        self._log_many(stream, [line])
+
+    def _log_many(self, stream: Stream, lines: list[str]) -> None:
+        now, seq = _now(), self._logs.next_seq
+        self._logs.extend(
+            [LogLine(seq + i, now, stream, line.rstrip("\r")) for i, line in enumerate(lines)]
+        )
 
     def _looks_oom(self, returncode: int) -> bool:
         if returncode == 0:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contracts.errors import ApiError
-from contracts.telemetry import CUT_MARKER, LogRecord, cut_line
+from contracts.telemetry import CUT_MARKER, LogRecord, cut_line, record_time, record_time_now
+from contracts.timefmt import parse_time, utcnow
 from cortex_gateway.follow import Follower, sse_event
 from cortex_gateway.routes.logs import log_params
 from cortex_provider_render.domain.model import log_stream
@@ -60,3 +61,11 @@ def test_render_system_lines_are_told_apart_from_the_workload() -> None:
     assert log_stream("==> Job canceled", "info") == "system"
     assert log_stream("==> my own banner", "info") == "stdout"
     assert log_stream("boom", "error") == "stderr"
+
+
+def test_record_time_now_is_the_current_utc_time_in_record_format() -> None:
+    before = parse_time(record_time(utcnow()))
+    stamped = record_time_now()
+    after = parse_time(record_time(utcnow()))
+    assert len(stamped) == len("2025-07-10T12:34:56.123456Z") and stamped.endswith("Z")
+    assert before <= parse_time(stamped) <= after

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import WSCloseCode, web
 
 from devnets.akash.console_api import NETWORK
@@ -19,6 +21,8 @@ T = TypeVar("T")
 PREFIX = "/gateway/{provider}/lease/{dseq}/{gseq}/{oseq}"
 LEASE_NOT_FOUND = 4001  # provider websocket close codes
 NO_RUNNING_PODS = 4000
+# A slow reader: stop writing until the socket's send buffer is below this.
+WRITE_BUFFER_LIMIT = 1 << 20
 
 
 def add_routes(app: web.Application) -> None:
@@ -63,7 +67,7 @@ async def lease_logs(request: web.Request) -> web.WebSocketResponse:
     provider, key = _authorize(request)
     follow = _flag(request.query.get("follow"))
     tail = _tail(request.query.get("tail"))
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(compress=False)  # frames written in batches: see _stream
     await ws.prepare(request)
     run = request.app[NETWORK].find_run(provider, key)
     if run is None:
@@ -74,7 +78,7 @@ async def lease_logs(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=NO_RUNNING_PODS, message=b"no running pods")
         return ws
     sources = [_service_logs(run, name, follow, tail) for name in services]
-    await _stream(ws, merge(sources))
+    await _stream(ws, request, sources[0] if len(sources) == 1 else merge(sources))
     return ws
 
 
@@ -82,7 +86,7 @@ async def lease_events(request: web.Request) -> web.WebSocketResponse:
     """Websocket .../kubeevents?follow=&service=: the pods' Kubernetes events."""
     provider, key = _authorize(request)
     follow = _flag(request.query.get("follow"))
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(compress=False)
     await ws.prepare(request)
     run = request.app[NETWORK].find_run(provider, key)
     if run is None:
@@ -90,13 +94,13 @@ async def lease_events(request: web.Request) -> web.WebSocketResponse:
         return ws
     pods = {run.pods[name] for name in _services(run, request.query.get("service"))}
 
-    async def events() -> AsyncIterator[dict[str, Any]]:
+    async def events() -> AsyncIterator[list[dict[str, Any]]]:
         source = run.events.follow() if follow else _iterate(run.events.after(0))
         async for event in source:
             if event.pod in pods:
-                yield event.to_json()
+                yield [event.to_json()]
 
-    await _stream(ws, events())
+    await _stream(ws, request, events())
     return ws
 
 
@@ -127,22 +131,35 @@ async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[T]:
 
 async def _service_logs(
     run: LeaseRun, service: str, follow: bool, tail: int
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[list[dict[str, Any]]]:
     feed = run.workloads[service].logs
     from_seq = 0 if tail < 0 else max(0, feed.next_seq - 1 - tail)
-    source: AsyncIterator[LogLine] = (
-        feed.follow(from_seq) if follow else _iterate(feed.after(from_seq))
+    source: AsyncIterator[list[LogLine]] = (
+        feed.follow_batches(from_seq) if follow else _iterate([feed.after(from_seq)])
     )
-    async for line in source:
-        yield {"name": run.pods[service], "message": line.line}
+    pod = run.pods[service]
+    async for lines in source:
+        yield [{"name": pod, "message": line.line} for line in lines]
 
 
-async def _stream(ws: web.WebSocketResponse, items: AsyncIterator[dict[str, Any]]) -> None:
-    """Send items until they end or the client goes away, then close normally."""
+async def _stream(
+    ws: web.WebSocketResponse, request: web.Request, batches: AsyncIterator[list[dict[str, Any]]]
+) -> None:
+    """Send items (one text frame each, as a provider does) until they end or the client
+    goes away, then close normally."""
 
     async def send_all() -> None:
-        async for item in items:
-            await ws.send_json(item)
+        transport = request.transport
+        assert transport is not None
+        async for items in batches:
+            # One socket write per batch: a chatty workload's thousands of lines a second
+            # would otherwise cost a system call each (compression is off, so a frame is
+            # just a header and the JSON).
+            transport.write(b"".join(_text_frame(orjson.dumps(item)) for item in items))
+            while transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                if transport.is_closing():
+                    return
+                await asyncio.sleep(0.01)
 
     async def until_client_closes() -> None:
         async for _ in ws:
@@ -156,6 +173,16 @@ async def _stream(ws: web.WebSocketResponse, items: AsyncIterator[dict[str, Any]
     await asyncio.gather(sender, watcher, return_exceptions=True)
     with contextlib.suppress(ConnectionError):
         await ws.close(code=WSCloseCode.OK)
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """An unmasked, final text frame (RFC 6455 5.2): what a server sends."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 async def _iterate(items: Iterable[T]) -> AsyncIterator[T]:

@@ -12,7 +12,7 @@ import aiohttp
 
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
-from contracts.telemetry import LogRecord, cut_line, record_time
+from contracts.telemetry import LogRecord, cut_line, record_time_now
 from contracts.timefmt import format_time, utcnow
 from cortex_provider_akash.adapters import sdl
 from cortex_provider_akash.adapters.console import Bid, ConsoleClient, ConsoleError
@@ -241,7 +241,7 @@ class AkashNetwork:
         async for line in gateway.logs(host, token, h.dseq, h.gseq, h.oseq):
             position += 1
             if position > after.seq:
-                yield LogRecord(position, record_time(utcnow()), "output", cut_line(line))
+                yield LogRecord(position, record_time_now(), "output", cut_line(line))
 
     async def usage(self, d: Deployment) -> Usage | None:
         h = AkashHandle.of(d.handle)
