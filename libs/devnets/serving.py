@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -76,6 +78,10 @@ def run_devnet_cli(
     start: Callable[[SettingsT], Awaitable[RunningDevnet]],
 ) -> None:
     """Start the devnet, print where it listens, run until SIGINT/SIGTERM, then stop it."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        # Python 3.11 waits for each workload on a thread of its own; a pidfd watcher
+        # waits in the event loop (3.12 and later do this by default).
+        asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
     asyncio.run(_serve(name, settings, start))
 
 

@@ -100,8 +100,9 @@ class Driver:
             await self._decide(d, Outcome("failed", refusal))
             return
         if d.state is S.NEW:
+            # Not saved on its own: the adapter saves (state included) before anything
+            # billed, and NEW and DEPLOYING resume the same way.
             d.state = S.DEPLOYING
-            await self.store.save(d)
         try:
             placement = await self.network.deploy(d, self.store.save)
         except Refused as exc:
