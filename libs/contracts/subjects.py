@@ -112,3 +112,8 @@ def job_metrics(job_id: str) -> str:
 
 def heartbeat(service: str) -> str:
     return f"{HEARTBEAT_PREFIX}.{service}"
+
+
+# Core NATS (not stored): a webhook was created; every notifier replica starts reading
+# EVENTS again if it had stopped for want of webhooks.
+WEBHOOKS_CHANGED = "cortex.control.notifier.webhooks"

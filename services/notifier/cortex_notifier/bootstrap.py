@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from nats.aio.msg import Msg
+
+from contracts import subjects
 from cortex_notifier.adapters.deliveries import DeliveryRepository
 from cortex_notifier.adapters.sender import Sender
 from cortex_notifier.adapters.webhooks import WebhookRepository
 from cortex_notifier.entrypoints import rpc
-from cortex_notifier.entrypoints.events import event_consumer
+from cortex_notifier.entrypoints.events import ListeningGate, event_consumer
 from cortex_notifier.entrypoints.timers import retention
 from cortex_notifier.service_layer.attempts import Attempter
 from cortex_notifier.service_layer.dispatcher import Dispatcher
@@ -16,6 +19,7 @@ from cortex_notifier.service_layer.fanout import FanOut
 from cortex_notifier.service_layer.recorder import Recorder
 from cortex_notifier.service_layer.webhooks import Webhooks
 from cortex_notifier.settings import NotifierSettings
+from runtime.background import every
 from runtime.database import close_pool, create_pool
 from runtime.logging import get_logger
 from runtime.messaging import connect, ensure_streams
@@ -66,16 +70,25 @@ class NotifierService:
             s.webhook_allow_private_urls, self.lease,
         )  # fmt: skip
         fan_out = FanOut(webhooks, deliveries)
-        self.events = event_consumer(self.js, fan_out, s.webhook_event_batch, self.dispatcher.wake)
+        self.gate = ListeningGate(webhooks, s.webhook_event_batch)
+        self.events = event_consumer(
+            self.js, fan_out, s.webhook_event_batch, self.dispatcher.wake, self.gate
+        )
+        self.gate_check = every(s.webhook_idle_check, self.gate.check, "webhooks-gate")
         self.retention = retention(
             deliveries, s.webhook_retention_days, min(3600.0, s.webhook_retention_days * 8640)
         )
         self.heartbeat = heartbeat(self.nc, s.service_name, s.instance_id, s.heartbeat_interval)
         self.recorder.start()
         self.dispatcher.start()
-        self.rpc_subscriptions = await rpc.serve(self.nc, self.webhooks)
+        self.rpc_subscriptions = await rpc.serve(self.nc, self.webhooks, self._webhook_created)
+        self.rpc_subscriptions.append(
+            await self.nc.subscribe(subjects.WEBHOOKS_CHANGED, cb=self._told_of_webhook)
+        )
+        await self.gate.check()
         await self.events.start()
         self.retention.start()
+        self.gate_check.start()
         self.heartbeat.start()
 
     async def stop(self) -> None:
@@ -84,12 +97,23 @@ class NotifierService:
         for subscription in self.rpc_subscriptions:
             await subscription.unsubscribe()
         await self.events.stop()
+        await self.gate_check.stop()
         await self.retention.stop()
         await self.dispatcher.stop(grace=min(2.0, self.settings.shutdown_grace / 2))
         await self.recorder.stop()
         await self.sender.stop()
         await self.nc.drain()
         await close_pool(self.pool)
+
+    async def _webhook_created(self) -> None:
+        self.gate.open()
+        try:  # the other replicas may have stopped reading EVENTS: they start again
+            await self.nc.publish(subjects.WEBHOOKS_CHANGED, b"")
+        except Exception:  # their periodic check finds it within webhook_idle_check
+            log.warning("notifier.webhooks_changed_not_sent", exc_info=True)
+
+    async def _told_of_webhook(self, _msg: Msg) -> None:
+        self.gate.open()
 
 
 def build(settings: ServiceSettings) -> NotifierService:

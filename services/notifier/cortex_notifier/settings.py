@@ -26,3 +26,7 @@ class NotifierSettings(ServiceSettings):
     # Finished deliveries (and their attempts) older than this are deleted.
     webhook_retention_days: float = 30.0
     webhook_event_batch: int = 256
+    # With no webhook at all, EVENTS is left unread (nothing is skipped: the durable
+    # consumer keeps its place); this often the notifier looks whether one appeared in a
+    # way it was not told about (a creating replica tells the others at once).
+    webhook_idle_check: float = 2.0

@@ -116,6 +116,11 @@ class WebhookRepository:
         )
         return deleted is not None
 
+    async def any_exist(self) -> bool:
+        """Whether any tenant has a webhook (enabled or not)."""
+        found: bool = await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM notifier.webhooks)")
+        return found
+
     async def subscriptions(self, tenants: list[str], every_tenant: bool) -> list[Subscription]:
         """Enabled webhooks of `tenants` (of every tenant when `every_tenant`)."""
         rows = await self._pool.fetch(

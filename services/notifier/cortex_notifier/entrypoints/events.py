@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 
 from contracts import subjects
 from contracts.events import EventEnvelope
+from cortex_notifier.adapters.webhooks import WebhookRepository
 from cortex_notifier.service_layer.fanout import FanOut, IncomingEvent
 from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
@@ -19,8 +20,46 @@ log = get_logger(__name__)
 DURABLE = "notifier-events"
 
 
+class ListeningGate:
+    """EVENTS is read only while some webhook exists.
+
+    Every event costs the notifier (and NATS) a delivery, a parse and an ack even when no
+    one can want it; without webhooks the consumer stops fetching instead. Nothing is lost:
+    the durable consumer keeps its place, so a webhook created later still gets every event
+    stamped after its creation, read from where the consumer stopped.
+    """
+
+    def __init__(self, webhooks: WebhookRepository, batch: int) -> None:
+        self._webhooks, self._batch = webhooks, batch
+        self._open = True  # until a check says there is nothing to serve
+        self._consumer: PullConsumer | None = None
+
+    def attach(self, consumer: PullConsumer) -> None:
+        self._consumer = consumer
+
+    def room(self) -> int:
+        return self._batch if self._open else 0
+
+    def open(self) -> None:
+        """A webhook exists now: read on at once."""
+        self._open = True
+        if self._consumer is not None:
+            self._consumer.wake()
+
+    async def check(self) -> None:
+        if await self._webhooks.any_exist():
+            self.open()
+        elif self._open:
+            self._open = False
+            log.info("events.paused_no_webhooks")
+
+
 def event_consumer(
-    js: JetStreamContext, fan_out: FanOut, batch: int, created: Callable[[], None]
+    js: JetStreamContext,
+    fan_out: FanOut,
+    batch: int,
+    created: Callable[[], None],
+    gate: ListeningGate | None = None,
 ) -> PullConsumer:
     async def handle(messages: list[Msg]) -> None:
         events: list[IncomingEvent] = []
@@ -49,6 +88,15 @@ def event_consumer(
         if count:
             created()
 
-    return PullConsumer(
-        js, subjects.EVENTS_STREAM, subjects.EVENTS_SUBJECTS, DURABLE, handle, batch
+    consumer = PullConsumer(
+        js,
+        subjects.EVENTS_STREAM,
+        subjects.EVENTS_SUBJECTS,
+        DURABLE,
+        handle,
+        batch,
+        room=gate.room if gate is not None else None,
     )
+    if gate is not None:
+        gate.attach(consumer)
+    return consumer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -14,9 +15,13 @@ from runtime.messaging import serve_rpc
 QUEUE = "notifier"
 
 
-async def serve(nc: NATS, webhooks: Webhooks) -> list[Subscription]:
+async def serve(
+    nc: NATS, webhooks: Webhooks, created: Callable[[], Awaitable[None]]
+) -> list[Subscription]:
     async def create(body: dict[str, Any]) -> Any:
-        return await webhooks.create(body["tenant"], body.get("body"))
+        answer = await webhooks.create(body["tenant"], body.get("body"))
+        await created()
+        return answer
 
     async def list_(body: dict[str, Any]) -> Any:
         return await webhooks.list(body["tenant"], body.get("query", {}))
