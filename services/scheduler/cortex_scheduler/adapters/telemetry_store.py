@@ -21,38 +21,43 @@ class LogQuery:
     limit: int = 1000  # page size when `tail` is not given
 
 
+CHUNK_PAGE = 64  # chunks read per query while collecting a page of lines
+
+
 class TelemetryStore:
+    """Lines are kept as chunks (see migration 0011): one row per job per write."""
+
     def __init__(self, pool: asyncpg.Pool, retention_lines: int) -> None:
         self._pool, self._retention = pool, retention_lines
 
     async def add_lines(self, rows: list[tuple[str, LogRecord]]) -> None:
-        """Store many jobs' lines in one statement; a line already stored is skipped, and
-        each job keeps only its newest `retention` lines (older ones are deleted, newer
-        ones over the limit never written)."""
-        if not rows:
+        """Store many jobs' lines in one transaction, one chunk per job. Each job keeps its
+        newest `retention` lines: older chunks are deleted, and reads never show lines
+        below that mark. A redelivered batch is dropped (same first line) or, when it was
+        cut differently, read once (reads skip repeated seqs)."""
+        chunks = _chunks(rows)
+        if not chunks:
             return
-        await self._pool.execute(
-            """
-            WITH u AS (
-                SELECT j, s, a, st, l, max(s) OVER (PARTITION BY j) AS top
-                FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])
-                    AS u(j, s, a, st, l)
-            ), ins AS (
-                INSERT INTO jobs.log_lines (job_id, seq, at, stream, line)
-                SELECT j, s, a, st, l FROM u WHERE s > top - $6
-                ON CONFLICT (job_id, seq) DO NOTHING
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                """
+                INSERT INTO jobs.log_chunks (job_id, first_seq, last_seq, first_at, last_at,
+                                             seqs, ats, streams, lines)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (job_id, first_seq) DO NOTHING
+                """,
+                chunks,
             )
-            DELETE FROM jobs.log_lines d
-            USING (SELECT j, max(top) AS top FROM u GROUP BY j) t
-            WHERE d.job_id = t.j AND d.seq <= t.top - $6
-            """,
-            [job for job, _ in rows],
-            [r.seq for _, r in rows],
-            [parse_time(r.timestamp) for _, r in rows],
-            [r.stream for _, r in rows],
-            [r.line for _, r in rows],
-            self._retention,
-        )
+            await conn.execute(
+                """
+                DELETE FROM jobs.log_chunks d
+                USING unnest($1::text[], $2::bigint[]) AS t(j, top)
+                WHERE d.job_id = t.j AND d.last_seq <= t.top - $3
+                """,
+                [c[0] for c in chunks],
+                [c[2] for c in chunks],
+                self._retention,
+            )
 
     async def add_samples(self, rows: list[tuple[str, UsageSample]]) -> None:
         if not rows:
@@ -73,20 +78,28 @@ class TelemetryStore:
             [s.tx_bytes for _, s in rows],
         )
 
+    async def last_seq(self, job_id: str) -> int | None:
+        """The highest seq stored for the job."""
+        found: int | None = await self._pool.fetchval(
+            "SELECT max(last_seq) FROM jobs.log_chunks WHERE job_id = $1", job_id
+        )
+        return found
+
     async def lines(self, q: LogQuery) -> list[LogRecord]:
         """Oldest first: the last `tail` lines of the selection, else a page of `limit`."""
-        where = "job_id = $1 AND seq > $2 AND ($3::timestamptz IS NULL OR at >= $3)"
-        if q.tail is not None:
-            sql = (
-                f"SELECT * FROM (SELECT seq, at, stream, line FROM jobs.log_lines WHERE {where} "
-                "ORDER BY seq DESC LIMIT $4) t ORDER BY seq"
+        since = None if q.since is None else record_time(q.since)
+        async with self._pool.acquire() as conn:
+            top = await conn.fetchval(
+                "SELECT max(last_seq) FROM jobs.log_chunks WHERE job_id = $1", q.job_id
             )
-            count = q.tail
-        else:
-            sql = f"SELECT seq, at, stream, line FROM jobs.log_lines WHERE {where} ORDER BY seq LIMIT $4"
-            count = q.limit
-        rows = await self._pool.fetch(sql, q.job_id, q.after_seq, q.since, count)
-        return [LogRecord(r["seq"], record_time(r["at"]), r["stream"], r["line"]) for r in rows]
+            if top is None:
+                return []
+            floor = max(q.after_seq, top - self._retention)  # lines at or below are gone
+            if q.tail is None:
+                found = await _collect(conn, q.job_id, floor, q.since, since, q.limit, True)
+            else:
+                found = await _collect(conn, q.job_id, floor, q.since, since, q.tail, False)
+        return [found[seq] for seq in sorted(found)]
 
     async def metrics(
         self, job_id: str, period: timedelta, resolution: timedelta
@@ -107,3 +120,94 @@ class TelemetryStore:
             resolution,
         )
         return [dict(r) for r in rows]
+
+
+Chunk = tuple[str, int, int, datetime, datetime, list[int], list[str], list[str], list[str]]
+
+
+def _chunks(rows: list[tuple[str, LogRecord]]) -> list[Chunk]:
+    """One chunk per job: its lines in seq order, each seq once."""
+    by_job: dict[str, dict[int, LogRecord]] = {}
+    for job_id, record in rows:
+        by_job.setdefault(job_id, {})[record.seq] = record
+    chunks: list[Chunk] = []
+    for job_id, records in by_job.items():
+        ordered = [records[seq] for seq in sorted(records)]
+        ats = [_record_format(r.timestamp) for r in ordered]
+        chunks.append(
+            (
+                job_id,
+                ordered[0].seq,
+                ordered[-1].seq,
+                parse_time(min(ats)),
+                parse_time(max(ats)),
+                [r.seq for r in ordered],
+                ats,
+                [r.stream for r in ordered],
+                [r.line for r in ordered],
+            )
+        )
+    return chunks
+
+
+def _record_format(timestamp: str) -> str:
+    """The fixed-width form that sorts as text (what providers send; others are normalized)."""
+    if len(timestamp) == 27 and timestamp[19] == "." and timestamp[26] == "Z":
+        return timestamp
+    return record_time(parse_time(timestamp))
+
+
+async def _collect(
+    conn: asyncpg.Connection,
+    job_id: str,
+    floor: int,
+    since_time: datetime | None,
+    since: str | None,
+    count: int,
+    oldest_first: bool,
+) -> dict[int, LogRecord]:
+    """The `count` lowest (or highest) seqs above `floor` at or after `since`, read chunk
+    page by chunk page until no later page can change the answer."""
+    if count <= 0:
+        return {}
+    order = "first_seq" if oldest_first else "last_seq DESC, first_seq DESC"
+    found: dict[int, LogRecord] = {}
+    offset = 0
+    while True:
+        chunks = await conn.fetch(
+            f"""
+            SELECT first_seq, last_seq, seqs, ats, streams, lines FROM jobs.log_chunks
+            WHERE job_id = $1 AND last_seq > $2 AND ($3::timestamptz IS NULL OR last_at >= $3)
+            ORDER BY {order} LIMIT {CHUNK_PAGE} OFFSET {offset}
+            """,
+            job_id,
+            floor,
+            since_time,
+        )
+        for chunk in chunks:
+            if len(found) >= count and _beyond(chunk, found, count, oldest_first):
+                return _keep(found, count, oldest_first)
+            for seq, at, stream, line in zip(
+                chunk["seqs"], chunk["ats"], chunk["streams"], chunk["lines"], strict=True
+            ):
+                if seq > floor and (since is None or at >= since):
+                    found[seq] = LogRecord(seq, at, stream, line)
+        if len(chunks) < CHUNK_PAGE:
+            return _keep(found, count, oldest_first)
+        offset += CHUNK_PAGE
+
+
+def _beyond(
+    chunk: asyncpg.Record, found: dict[int, LogRecord], count: int, oldest_first: bool
+) -> bool:
+    """Whether this chunk and every one after it in read order lie outside the answer."""
+    ranked = sorted(found)
+    if oldest_first:  # chunks come by first_seq: the rest start above the count-th lowest
+        return bool(chunk["first_seq"] > ranked[count - 1])
+    return bool(chunk["last_seq"] < ranked[-count])  # by last_seq, descending
+
+
+def _keep(found: dict[int, LogRecord], count: int, oldest_first: bool) -> dict[int, LogRecord]:
+    ranked = sorted(found)
+    chosen = ranked[:count] if oldest_first else ranked[-count:]
+    return {seq: found[seq] for seq in chosen}

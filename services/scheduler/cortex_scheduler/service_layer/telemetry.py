@@ -73,9 +73,7 @@ class TelemetryReader:
             return
         deadline = time.monotonic() + STORE_WAIT
         while time.monotonic() < deadline:
-            stored = await self._pool.fetchval(
-                "SELECT max(seq) FROM jobs.log_lines WHERE job_id = $1", job_id
-            )
+            stored = await self._store.last_seq(job_id)
             if stored is not None and stored >= final:
                 return
             await asyncio.sleep(0.05)
