@@ -157,7 +157,7 @@ class Workload:
         except ImagePullError as exc:
             self._fail(exc.reason)
             raise
-        await asyncio.to_thread(self._prepare_workdir, launch)
+        self._prepare_workdir(launch)  # a mkdir and a few small files: cheaper than a thread hop
         self._forwarded = dict(launch.port_map)
         try:
             self._proc = await asyncio.create_subprocess_exec(

@@ -126,6 +126,9 @@ class Market:
     owner: str
     deployments: dict[int, Deployment] = field(default_factory=dict)
     next_dseq: int = FIRST_DSEQ
+    # The open ones, kept apart: bidding and settling look only at these, and a devnet that
+    # has run many jobs must not walk all of them for every bid.
+    _open: dict[int, Deployment] = field(default_factory=dict, repr=False)
 
     def create(
         self,
@@ -143,7 +146,7 @@ class Market:
         deployment = Deployment(
             dseq, self.owner, name, sdl, groups, height, escrow, runtime_limit_hours
         )
-        self.deployments[dseq] = deployment
+        self.deployments[dseq] = self._open[dseq] = deployment
         return deployment
 
     def get(self, dseq: int) -> Deployment:
@@ -208,6 +211,7 @@ class Market:
                 bid.state = "closed"
         deployment.state = "closed"
         deployment.escrow.state = "closed"
+        self._open.pop(deployment.dseq, None)
         return ended
 
     def settle(self, height: int, top_up: Decimal | None) -> list[Lease]:
@@ -237,4 +241,4 @@ class Market:
 
     def active(self) -> list[Deployment]:
         """Deployments not yet closed."""
-        return [d for d in self.deployments.values() if d.state == "active"]
+        return list(self._open.values())
