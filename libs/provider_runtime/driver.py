@@ -122,15 +122,18 @@ class Driver:
 
     async def _watch(self, d: Deployment) -> None:
         if d.state is S.RUNNING and self.telemetry:
-            self.telemetry.start(d)  # resumed after a restart: follow from the last line
+            # Resumed after a restart or handover: lines may be out already; go on after them.
+            self.telemetry.start(d, resume=True)
         async for observation in self.network.watch(d):
             if isinstance(observation, Started):
-                if self.telemetry:
-                    self.telemetry.start(d)
                 if d.state is S.PLACED:
+                    # Saved before any line goes out: a deployment found `placed` after a
+                    # crash has published nothing, so its follower starts from the first line.
                     d.state = S.RUNNING
                     await self.store.save(d)
                     await self.reporter.report(d.job_id, ReportKind.STARTED, at=observation.at)
+                if self.telemetry:
+                    self.telemetry.start(d, resume=False)
             else:
                 await self._decide(d, observation)
                 return

@@ -48,13 +48,17 @@ class TelemetryPump:
         self._js, self._network, self.s = js, network, settings
         self._jobs: dict[str, _Job] = {}
 
-    def start(self, d: Deployment) -> None:
-        """Follow `d` unless already following it."""
+    def start(self, d: Deployment, resume: bool) -> None:
+        """Follow `d` unless already following it; `resume` when lines of it may have been
+        published before (a restart, a handover): the follower goes on after the last one."""
         if d.job_id in self._jobs:
             return
         loop = asyncio.get_running_loop()
         job = self._jobs[d.job_id] = _Job()
-        job.tasks = [loop.create_task(self._follow(d, job)), loop.create_task(self._sample(d))]
+        job.tasks = [
+            loop.create_task(self._follow(d, job, resume)),
+            loop.create_task(self._sample(d)),
+        ]
 
     async def finish(self, job_id: str, drain: bool) -> int | None:
         """Stop following; with `drain`, first let the log end by itself (bounded). Returns
@@ -78,8 +82,9 @@ class TelemetryPump:
 
     # --- logs ---
 
-    async def _follow(self, d: Deployment, job: _Job) -> None:
-        job.cursor = await self._published_cursor(d.job_id)
+    async def _follow(self, d: Deployment, job: _Job, resume: bool) -> None:
+        if resume:  # else nothing can be out yet: no need to ask the stream
+            job.cursor = await self._published_cursor(d.job_id)
         queue: asyncio.Queue[LogRecord | None] = asyncio.Queue(self.s.queue_lines)
         publisher = asyncio.get_running_loop().create_task(self._publish(d.job_id, queue))
         attempt = 0
