@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 from nats.js.api import PubAck
 
 from contracts import subjects
@@ -33,9 +34,8 @@ async def publish_report(
     stack: Stack, job_id: str, kind: ReportKind, msg_id: str | None = None, **fields: Any
 ) -> PubAck:
     """Publish a hand-made report as a provider would (`Nats-Msg-Id` = its dedupe id)."""
-    report = JobReport(
-        job_id=job_id, network=NETWORK, kind=kind, at=format_time(utcnow()) or "", **fields
-    )
+    fields.setdefault("at", format_time(utcnow()) or "")
+    report = JobReport(job_id=job_id, network=NETWORK, kind=kind, **fields)
     ack: PubAck = await stack.scheduler.js.publish(
         subjects.job_report(NETWORK, job_id, "status"),
         report.model_dump_json(by_alias=True).encode(),
@@ -257,3 +257,24 @@ async def test_coalesced_creates_are_answered_one_by_one(stack: Stack) -> None:
     assert status == 404, body
     for job_id in ("job_coalesced_good_1", "job_coalesced_good_2"):
         await stack.wait_for(job_id, {"completed"})
+
+
+async def test_a_report_that_cannot_be_applied_does_not_hold_back_its_burst(
+    stack: Stack,
+) -> None:
+    """Reports are applied a fetched burst per transaction; one that fails spoils nothing:
+    the burst is all or nothing, then applied one by one, so the others still land."""
+    job_id = (await stack.submit(command=["sleep", "30"]))["id"]
+    running = await stack.wait_for(job_id, {"running"})
+    at = format_time(utcnow()) or ""
+    poison = JobReport(job_id=job_id, network=NETWORK, kind=ReportKind.FAILED, at="not a time")
+    good = JobReport(job_id=job_id, network=NETWORK, kind=ReportKind.COMPLETED, at=at, exit_code=0)
+
+    with pytest.raises(ValueError):
+        await stack.scheduler.scheduler.apply_reports([poison, good])
+    assert await stack.job(job_id) == running, "a failed burst leaves nothing behind"
+
+    await publish_report(stack, job_id, ReportKind.FAILED, msg_id="poison", at="not a time")
+    await publish_report(stack, job_id, ReportKind.COMPLETED, msg_id="good", exit_code=0)
+    done = await stack.wait_for(job_id, {"completed", "failed"})
+    assert done["status"] == "completed" and done["results"]["exitCode"] == 0, done
