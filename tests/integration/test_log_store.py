@@ -1,4 +1,4 @@
-"""The scheduler's chunked log store against a real PostgreSQL: what reads return when
+"""The scheduler's log store (one row per log message) against a real PostgreSQL: what reads return when
 batches are redelivered, cut differently, filtered by time and trimmed by retention."""
 
 from __future__ import annotations
@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from contracts.telemetry import LogRecord, record_time
-from cortex_scheduler.adapters.telemetry_store import CHUNK_PAGE, LogQuery, TelemetryStore
+from contracts.telemetry import LogRecord, log_batch, record_time
+from cortex_scheduler.adapters.telemetry_store import (
+    CHUNK_PAGE,
+    LogMessage,
+    LogQuery,
+    TelemetryStore,
+)
+from runtime import codec
 from runtime.database import close_pool, create_pool
 from runtime.migrations import apply_migrations
 
@@ -23,8 +29,10 @@ def record(seq: int) -> LogRecord:
     return LogRecord(seq, record_time(START + timedelta(milliseconds=seq)), "stdout", f"l{seq}")
 
 
-def rows(first: int, last: int, job: str = JOB) -> list[tuple[str, LogRecord]]:
-    return [(job, record(seq)) for seq in range(first, last + 1)]
+def message(first: int, last: int, job: str = JOB) -> LogMessage:
+    """A TELEMETRY log message with lines `first`..`last`, as a provider publishes it."""
+    body = log_batch(job, [record(seq) for seq in range(first, last + 1)])
+    return LogMessage.parse(codec.dumps(body))
 
 
 @pytest.fixture
@@ -41,10 +49,10 @@ async def seqs(store: TelemetryStore, **query: Any) -> list[int]:
 
 async def test_redelivered_and_recut_batches_are_read_once(pool: Any) -> None:
     store = TelemetryStore(pool, retention_lines=10_000)
-    await store.add_lines(rows(1, 100))
-    await store.add_lines(rows(1, 100))  # the same batch again: dropped
-    await store.add_lines(rows(51, 150))  # cut differently after a restart: overlaps
-    await store.add_lines(rows(151, 160) + rows(1, 5, job="other"))
+    await store.add_messages([message(1, 100)])
+    await store.add_messages([message(1, 100)])  # the same message again: dropped
+    await store.add_messages([message(51, 150)])  # cut differently after a restart
+    await store.add_messages([message(151, 160), message(1, 5, job="other")])
     assert await seqs(store) == list(range(1, 161))
     assert await seqs(store, tail=30) == list(range(131, 161))
     assert await seqs(store, after_seq=95, limit=10) == list(range(96, 106))
@@ -53,9 +61,9 @@ async def test_redelivered_and_recut_batches_are_read_once(pool: Any) -> None:
 
 async def test_tail_since_and_pages_across_many_small_chunks(pool: Any) -> None:
     store = TelemetryStore(pool, retention_lines=10_000)
-    total = CHUNK_PAGE * 3 + 7  # one line per write: more chunks than one page of them
+    total = CHUNK_PAGE * 3 + 7  # one line per message: more than one page of them
     for seq in range(1, total + 1):
-        await store.add_lines(rows(seq, seq))
+        await store.add_messages([message(seq, seq)])
     since = START + timedelta(milliseconds=100)
     assert await seqs(store, since=since, limit=5) == [100, 101, 102, 103, 104]
     assert await seqs(store, tail=3, since=since) == [total - 2, total - 1, total]
@@ -67,7 +75,28 @@ async def test_tail_since_and_pages_across_many_small_chunks(pool: Any) -> None:
 async def test_retention_keeps_exactly_the_newest_lines(pool: Any) -> None:
     store = TelemetryStore(pool, retention_lines=25)
     for first in range(1, 100, 10):  # chunks of ten lines
-        await store.add_lines(rows(first, first + 9))
-    assert await seqs(store) == list(range(76, 101))  # the chunk 71-80 is only partly kept
-    chunks = await pool.fetchval("SELECT count(*) FROM jobs.log_chunks WHERE job_id = $1", JOB)
-    assert chunks == 3, "chunks wholly older than the newest 25 lines are deleted"
+        await store.add_messages([message(first, first + 9)])
+    assert await seqs(store) == list(range(76, 101))  # the message 71-80 is only partly kept
+    chunks = await pool.fetchval("SELECT count(*) FROM jobs.log_messages WHERE job_id = $1", JOB)
+    assert chunks == 3, "messages wholly older than the newest 25 lines are deleted"
+
+
+async def test_a_redelivered_message_never_costs_its_neighbours_their_lines(pool: Any) -> None:
+    """The first message stored, its ack lost; it comes again in one fetch with the next."""
+    store = TelemetryStore(pool, retention_lines=10_000)
+    await store.add_messages([message(1, 100)])
+    await store.add_messages([message(1, 100), message(101, 200)])
+    assert await seqs(store) == list(range(1, 201))
+
+
+def test_a_message_with_foreign_timestamps_is_stored_in_record_format() -> None:
+    body = {"jobId": JOB, "records": [[1, "2026-01-01T00:00:00Z", "stdout", "a"]]}
+    parsed = LogMessage.parse(codec.dumps(body))
+    stored = codec.loads(parsed.body)["records"][0]
+    assert stored[1] == "2026-01-01T00:00:00.000000Z" and parsed.first_at == START
+
+
+def test_a_malformed_message_is_refused() -> None:
+    for records in ([], [[1, "t", "stdout"]], [["1", "2026-01-01T00:00:00Z", "stdout", "a"]]):
+        with pytest.raises(ValueError):
+            LogMessage.parse(codec.dumps({"jobId": JOB, "records": records}))

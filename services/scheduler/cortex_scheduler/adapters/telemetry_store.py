@@ -10,6 +10,7 @@ import asyncpg
 
 from contracts.telemetry import LogRecord, UsageSample, record_time
 from contracts.timefmt import parse_time
+from runtime import codec
 
 
 @dataclass(frozen=True)
@@ -21,41 +22,80 @@ class LogQuery:
     limit: int = 1000  # page size when `tail` is not given
 
 
-CHUNK_PAGE = 64  # chunks read per query while collecting a page of lines
+RECORD_TIME_LENGTH = len("2025-07-10T12:34:56.123456Z")
+CHUNK_PAGE = 64  # messages read per query while collecting a page of lines
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    """One TELEMETRY log message of a job, kept as published (see migration 0012)."""
+
+    job_id: str
+    first_seq: int
+    last_seq: int
+    first_at: datetime
+    last_at: datetime
+    body: bytes
+
+    @classmethod
+    def parse(cls, data: bytes) -> LogMessage:
+        """From a message body; ValueError (or KeyError, TypeError) when it is not one."""
+        body = codec.loads(data)
+        job_id, records = str(body["jobId"]), body["records"]
+        if not records or not all(
+            isinstance(r, list)
+            and len(r) == 4
+            and type(r[0]) is int
+            and type(r[1]) is str
+            and type(r[2]) is str
+            and type(r[3]) is str
+            for r in records
+        ):
+            raise ValueError("a log message holds [seq, timestamp, stream, line] records")
+        seqs = [r[0] for r in records]
+        if any(len(r[1]) != RECORD_TIME_LENGTH or r[1][-1] != "Z" for r in records):
+            for r in records:  # not the sortable record format: normalize, store that
+                r[1] = record_time(parse_time(r[1]))
+            data = codec.dumps({"jobId": job_id, "records": records})
+        ats = [r[1] for r in records]
+        return cls(job_id, min(seqs), max(seqs), parse_time(min(ats)), parse_time(max(ats)), data)
 
 
 class TelemetryStore:
-    """Lines are kept as chunks (see migration 0011): one row per job per write."""
+    """Lines are kept as the messages that brought them (migration 0012)."""
 
     def __init__(self, pool: asyncpg.Pool, retention_lines: int) -> None:
         self._pool, self._retention = pool, retention_lines
 
-    async def add_lines(self, rows: list[tuple[str, LogRecord]]) -> None:
-        """Store many jobs' lines in one transaction, one chunk per job. Each job keeps its
-        newest `retention` lines: older chunks are deleted, and reads never show lines
-        below that mark. A redelivered batch is dropped (same first line) or, when it was
-        cut differently, read once (reads skip repeated seqs)."""
-        chunks = _chunks(rows)
-        if not chunks:
+    async def add_messages(self, messages: list[LogMessage]) -> None:
+        """Store log messages in one transaction. Each job keeps its newest `retention`
+        lines: older messages are deleted, and reads never show lines below that mark. A
+        redelivered message is dropped by its key; one cut differently (a provider
+        restart) may overlap another, and reads return each seq once."""
+        if not messages:
             return
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.executemany(
                 """
-                INSERT INTO jobs.log_chunks (job_id, first_seq, last_seq, first_at, last_at,
-                                             seqs, ats, streams, lines)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (job_id, first_seq) DO NOTHING
+                INSERT INTO jobs.log_messages (job_id, first_seq, last_seq, first_at, last_at,
+                                               body)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (job_id, first_seq, last_seq) DO NOTHING
                 """,
-                chunks,
+                [
+                    (m.job_id, m.first_seq, m.last_seq, m.first_at, m.last_at, m.body)
+                    for m in messages
+                ],
             )
             await conn.execute(
                 """
-                DELETE FROM jobs.log_chunks d
-                USING unnest($1::text[], $2::bigint[]) AS t(j, top)
+                DELETE FROM jobs.log_messages d
+                USING (SELECT j, max(top) AS top FROM unnest($1::text[], $2::bigint[])
+                       AS t(j, top) GROUP BY j) t
                 WHERE d.job_id = t.j AND d.last_seq <= t.top - $3
                 """,
-                [c[0] for c in chunks],
-                [c[2] for c in chunks],
+                [m.job_id for m in messages],
+                [m.last_seq for m in messages],
                 self._retention,
             )
 
@@ -81,7 +121,7 @@ class TelemetryStore:
     async def last_seq(self, job_id: str) -> int | None:
         """The highest seq stored for the job."""
         found: int | None = await self._pool.fetchval(
-            "SELECT max(last_seq) FROM jobs.log_chunks WHERE job_id = $1", job_id
+            "SELECT max(last_seq) FROM jobs.log_messages WHERE job_id = $1", job_id
         )
         return found
 
@@ -90,7 +130,7 @@ class TelemetryStore:
         since = None if q.since is None else record_time(q.since)
         async with self._pool.acquire() as conn:
             top = await conn.fetchval(
-                "SELECT max(last_seq) FROM jobs.log_chunks WHERE job_id = $1", q.job_id
+                "SELECT max(last_seq) FROM jobs.log_messages WHERE job_id = $1", q.job_id
             )
             if top is None:
                 return []
@@ -122,41 +162,6 @@ class TelemetryStore:
         return [dict(r) for r in rows]
 
 
-Chunk = tuple[str, int, int, datetime, datetime, list[int], list[str], list[str], list[str]]
-
-
-def _chunks(rows: list[tuple[str, LogRecord]]) -> list[Chunk]:
-    """One chunk per job: its lines in seq order, each seq once."""
-    by_job: dict[str, dict[int, LogRecord]] = {}
-    for job_id, record in rows:
-        by_job.setdefault(job_id, {})[record.seq] = record
-    chunks: list[Chunk] = []
-    for job_id, records in by_job.items():
-        ordered = [records[seq] for seq in sorted(records)]
-        ats = [_record_format(r.timestamp) for r in ordered]
-        chunks.append(
-            (
-                job_id,
-                ordered[0].seq,
-                ordered[-1].seq,
-                parse_time(min(ats)),
-                parse_time(max(ats)),
-                [r.seq for r in ordered],
-                ats,
-                [r.stream for r in ordered],
-                [r.line for r in ordered],
-            )
-        )
-    return chunks
-
-
-def _record_format(timestamp: str) -> str:
-    """The fixed-width form that sorts as text (what providers send; others are normalized)."""
-    if len(timestamp) == 27 and timestamp[19] == "." and timestamp[26] == "Z":
-        return timestamp
-    return record_time(parse_time(timestamp))
-
-
 async def _collect(
     conn: asyncpg.Connection,
     job_id: str,
@@ -176,7 +181,7 @@ async def _collect(
     while True:
         chunks = await conn.fetch(
             f"""
-            SELECT first_seq, last_seq, seqs, ats, streams, lines FROM jobs.log_chunks
+            SELECT first_seq, last_seq, body FROM jobs.log_messages
             WHERE job_id = $1 AND last_seq > $2 AND ($3::timestamptz IS NULL OR last_at >= $3)
             ORDER BY {order} LIMIT {CHUNK_PAGE} OFFSET {offset}
             """,
@@ -187,9 +192,7 @@ async def _collect(
         for chunk in chunks:
             if len(found) >= count and _beyond(chunk, found, count, oldest_first):
                 return _keep(found, count, oldest_first)
-            for seq, at, stream, line in zip(
-                chunk["seqs"], chunk["ats"], chunk["streams"], chunk["lines"], strict=True
-            ):
+            for seq, at, stream, line in codec.loads(chunk["body"])["records"]:
                 if seq > floor and (since is None or at >= since):
                     found[seq] = LogRecord(seq, at, stream, line)
         if len(chunks) < CHUNK_PAGE:

@@ -8,8 +8,8 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from contracts import subjects
-from contracts.telemetry import LogRecord, UsageSample
-from cortex_scheduler.adapters.telemetry_store import TelemetryStore
+from contracts.telemetry import UsageSample
+from cortex_scheduler.adapters.telemetry_store import LogMessage, TelemetryStore
 from runtime import codec
 from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
@@ -23,18 +23,16 @@ def log_consumer(js: JetStreamContext, store: TelemetryStore, batch: int) -> Pul
     """Each fetch of up to `batch` messages (each many lines) is one INSERT."""
 
     async def store_batch(messages: list[Msg]) -> None:
-        rows: list[tuple[str, LogRecord]] = []
+        parsed: list[LogMessage] = []
         good: list[Msg] = []
         for msg in messages:
             try:
-                body = codec.loads(msg.data)
-                job_id = str(body["jobId"])
-                rows.extend((job_id, LogRecord.from_json(item)) for item in body["records"])
+                parsed.append(LogMessage.parse(msg.data))
                 good.append(msg)
             except (ValueError, KeyError, TypeError, IndexError):
                 log.error("telemetry.malformed_logs", subject=msg.subject)
                 await msg.term()
-        await _commit(good, store.add_lines(rows))
+        await _commit(good, store.add_messages(parsed))
 
     return PullConsumer(
         js, subjects.TELEMETRY_STREAM, f"{subjects.LOGS_PREFIX}.>", LOGS_DURABLE, store_batch, batch
