@@ -77,23 +77,13 @@ class Feed(Generic[T]):
 
     async def follow(self, from_seq: int = 0) -> AsyncIterator[T]:
         """Yield items after `from_seq`, then live ones, until closed and drained."""
-        cursor = from_seq
-        while True:
-            changed = self._changed
-            start = max(cursor + 1, self.first_seq)
-            batch = self.after(cursor)
-            for offset, item in enumerate(batch):
-                cursor = start + offset
+        async for batch in self.follow_batches(from_seq):
+            for item in batch:
                 yield item
-            if batch:
-                continue  # more may have arrived while the consumer held an item
-            if self._closed:
-                return
-            await changed.wait()
 
     async def follow_batches(self, from_seq: int = 0) -> AsyncIterator[list[T]]:
-        """`follow`, but everything available at once as one list (a busy writer's lines
-        then cost one wake-up per batch instead of one per line)."""
+        """Items after `from_seq`, then live ones, everything available at once as one list
+        (a busy writer's lines cost one wake-up per batch, not one per line)."""
         cursor = from_seq
         while True:
             changed = self._changed

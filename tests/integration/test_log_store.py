@@ -11,7 +11,7 @@ import pytest
 
 from contracts.telemetry import LogRecord, log_batch, record_time
 from cortex_scheduler.adapters.telemetry_store import (
-    CHUNK_PAGE,
+    MESSAGE_PAGE,
     LogMessage,
     LogQuery,
     TelemetryStore,
@@ -61,7 +61,7 @@ async def test_redelivered_and_recut_batches_are_read_once(pool: Any) -> None:
 
 async def test_tail_since_and_pages_across_many_small_chunks(pool: Any) -> None:
     store = TelemetryStore(pool, retention_lines=10_000)
-    total = CHUNK_PAGE * 3 + 7  # one line per message: more than one page of them
+    total = MESSAGE_PAGE * 3 + 7  # one line per message: more than one page of them
     for seq in range(1, total + 1):
         await store.add_messages([message(seq, seq)])
     since = START + timedelta(milliseconds=100)

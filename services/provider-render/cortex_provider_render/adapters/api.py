@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -174,10 +175,8 @@ class RenderClient:
 
 def _message(text: str, fallback: str | None) -> str:
     """Render's `{id, message}` error body, or the HTTP reason."""
-    try:
+    with contextlib.suppress(ValueError):  # not JSON: the HTTP reason below
         data = json.loads(text)
         if isinstance(data, dict) and data.get("message"):
             return str(data["message"])
-    except ValueError:
-        pass
     return fallback or "error"

@@ -118,14 +118,7 @@ class JobRepository:
             job.events.clear()
 
     async def save(self, job: Job) -> None:
-        await self.conn.execute(
-            _UPDATE,
-            job.id,
-            job.status.value,
-            *(getattr(job, c) for c in MUTABLE_COLUMNS),
-        )
-        await self.add_events(job.events)
-        job.events.clear()
+        await self.save_many([job])
 
     async def get(self, job_id: str, tenant: str) -> tuple[Job, list[JobEvent]] | None:
         row = await self.conn.fetchrow(

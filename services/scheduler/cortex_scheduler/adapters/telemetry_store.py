@@ -23,7 +23,7 @@ class LogQuery:
 
 
 RECORD_TIME_LENGTH = len("2025-07-10T12:34:56.123456Z")
-CHUNK_PAGE = 64  # messages read per query while collecting a page of lines
+MESSAGE_PAGE = 64  # messages read per query while collecting a page of lines
 
 
 @dataclass(frozen=True)
@@ -120,18 +120,14 @@ class TelemetryStore:
 
     async def last_seq(self, job_id: str) -> int | None:
         """The highest seq stored for the job."""
-        found: int | None = await self._pool.fetchval(
-            "SELECT max(last_seq) FROM jobs.log_messages WHERE job_id = $1", job_id
-        )
-        return found
+        async with self._pool.acquire() as conn:
+            return await _last_seq(conn, job_id)
 
     async def lines(self, q: LogQuery) -> list[LogRecord]:
         """Oldest first: the last `tail` lines of the selection, else a page of `limit`."""
         since = None if q.since is None else record_time(q.since)
         async with self._pool.acquire() as conn:
-            top = await conn.fetchval(
-                "SELECT max(last_seq) FROM jobs.log_messages WHERE job_id = $1", q.job_id
-            )
+            top = await _last_seq(conn, q.job_id)
             if top is None:
                 return []
             floor = max(q.after_seq, top - self._retention)  # lines at or below are gone
@@ -162,6 +158,13 @@ class TelemetryStore:
         return [dict(r) for r in rows]
 
 
+async def _last_seq(conn: asyncpg.Connection, job_id: str) -> int | None:
+    found: int | None = await conn.fetchval(
+        "SELECT max(last_seq) FROM jobs.log_messages WHERE job_id = $1", job_id
+    )
+    return found
+
+
 async def _collect(
     conn: asyncpg.Connection,
     job_id: str,
@@ -171,43 +174,43 @@ async def _collect(
     count: int,
     oldest_first: bool,
 ) -> dict[int, LogRecord]:
-    """The `count` lowest (or highest) seqs above `floor` at or after `since`, read chunk
-    page by chunk page until no later page can change the answer."""
+    """The `count` lowest (or highest) seqs above `floor` at or after `since`, read message
+    page by message page until no later page can change the answer."""
     if count <= 0:
         return {}
     order = "first_seq" if oldest_first else "last_seq DESC, first_seq DESC"
     found: dict[int, LogRecord] = {}
     offset = 0
     while True:
-        chunks = await conn.fetch(
+        messages = await conn.fetch(
             f"""
             SELECT first_seq, last_seq, body FROM jobs.log_messages
             WHERE job_id = $1 AND last_seq > $2 AND ($3::timestamptz IS NULL OR last_at >= $3)
-            ORDER BY {order} LIMIT {CHUNK_PAGE} OFFSET {offset}
+            ORDER BY {order} LIMIT {MESSAGE_PAGE} OFFSET {offset}
             """,
             job_id,
             floor,
             since_time,
         )
-        for chunk in chunks:
-            if len(found) >= count and _beyond(chunk, found, count, oldest_first):
+        for message in messages:
+            if len(found) >= count and _beyond(message, found, count, oldest_first):
                 return _keep(found, count, oldest_first)
-            for seq, at, stream, line in codec.loads(chunk["body"])["records"]:
+            for seq, at, stream, line in codec.loads(message["body"])["records"]:
                 if seq > floor and (since is None or at >= since):
                     found[seq] = LogRecord(seq, at, stream, line)
-        if len(chunks) < CHUNK_PAGE:
+        if len(messages) < MESSAGE_PAGE:
             return _keep(found, count, oldest_first)
-        offset += CHUNK_PAGE
+        offset += MESSAGE_PAGE
 
 
 def _beyond(
-    chunk: asyncpg.Record, found: dict[int, LogRecord], count: int, oldest_first: bool
+    message: asyncpg.Record, found: dict[int, LogRecord], count: int, oldest_first: bool
 ) -> bool:
-    """Whether this chunk and every one after it in read order lie outside the answer."""
+    """Whether this message and every one after it in read order lie outside the answer."""
     ranked = sorted(found)
-    if oldest_first:  # chunks come by first_seq: the rest start above the count-th lowest
-        return bool(chunk["first_seq"] > ranked[count - 1])
-    return bool(chunk["last_seq"] < ranked[-count])  # by last_seq, descending
+    if oldest_first:  # messages come by first_seq: the rest start above the count-th lowest
+        return bool(message["first_seq"] > ranked[count - 1])
+    return bool(message["last_seq"] < ranked[-count])  # by last_seq, descending
 
 
 def _keep(found: dict[int, LogRecord], count: int, oldest_first: bool) -> dict[int, LogRecord]:
