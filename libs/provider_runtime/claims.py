@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 from provider_runtime.driver import Driver
@@ -31,6 +32,7 @@ class ClaimLoop:
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._renewed_at = 0.0  # monotonic time of the last renew
         self.on_freed: Callable[[], None] = lambda: None
 
     def wake(self) -> None:
@@ -68,10 +70,7 @@ class ClaimLoop:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
 
     async def _claim(self) -> None:
-        driving = list(self._tasks)
-        still_ours = await self._store.renew(self._owner, self._ttl, driving)
-        for job_id in set(driving) - still_ours:  # another instance took it over: let go
-            self._tasks.pop(job_id).cancel()
+        await self._renew_when_due()
         # Cancelled deployments are claimed even at capacity: releasing them frees resources.
         cancelled = await self._store.claim(
             self._owner, self._ttl, CANCEL_EXTRA, list(self._tasks), cancelled_only=True
@@ -79,6 +78,17 @@ class ClaimLoop:
         self._spawn(cancelled)
         free = self._capacity - len(self._tasks)
         self._spawn(await self._store.claim(self._owner, self._ttl, free, list(self._tasks)))
+
+    async def _renew_when_due(self) -> None:
+        """Extend our claims once per interval, not on every claim: a burst of work calls
+        `claim_now` once per freed slot, and each renew rewrites every row we drive."""
+        if time.monotonic() - self._renewed_at < self._interval:
+            return  # a claim lives `ttl`, several intervals: renewed well before it lapses
+        self._renewed_at = time.monotonic()
+        driving = list(self._tasks)
+        still_ours = await self._store.renew(self._owner, self._ttl, driving)
+        for job_id in set(driving) - still_ours:  # another instance took it over: let go
+            self._tasks.pop(job_id).cancel()
 
     def _spawn(self, deployments: list[Deployment]) -> None:
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from provider_runtime.model import Deployment
+from runtime.group_commit import GroupCommit
 from runtime.migrations import apply_migrations
 
 
@@ -15,6 +16,8 @@ class DeploymentStore:
         self._pool = pool
         self._table = f'"{schema}".deployments'  # the schema is our network's name, not input
         self._schema = schema
+        # Dozens of drivers save a step each at once: one statement and one commit for all.
+        self._saves: GroupCommit[tuple[Any, ...]] = GroupCommit(self._save_many)
 
     async def migrate(self) -> None:
         await apply_migrations(self._pool, "provider_runtime", self._schema, prefix="runtime/")
@@ -46,7 +49,8 @@ class DeploymentStore:
             return set()
         rows = await self._pool.fetch(
             f"UPDATE {self._table} SET owner_until = now() + make_interval(secs => $2) "
-            "WHERE owner = $1 AND job_id = ANY($3::text[]) RETURNING job_id",
+            f"WHERE job_id IN (SELECT job_id FROM {self._table} WHERE owner = $1 "
+            "AND job_id = ANY($3::text[]) ORDER BY job_id FOR UPDATE) RETURNING job_id",
             owner,
             ttl,
             job_ids,
@@ -83,14 +87,17 @@ class DeploymentStore:
         return [Deployment.from_row(r) for r in rows]
 
     async def save(self, d: Deployment) -> None:
-        await self._pool.execute(
+        """Persist the deployment's step; returns once it is committed."""
+        await self._saves.submit(_row(d))  # as it is now: the driver goes on changing it
+
+    async def _save_many(self, rows: list[tuple[Any, ...]]) -> None:
+        # A save whose driver was interrupted can share a group with that driver's next
+        # save: the later one wins. Rows are locked in job id order (no deadlocks).
+        latest = {row[0]: row for row in rows}
+        await self._pool.executemany(
             f"UPDATE {self._table} SET state = $2, handle = $3, hourly_rate_usd = $4, "
             "outcome = $5, updated_at = now() WHERE job_id = $1",
-            d.job_id,
-            d.state.value,
-            d.handle,
-            d.hourly_rate_usd,
-            d.outcome.to_dict() if d.outcome else None,
+            [latest[job_id] for job_id in sorted(latest)],
         )
 
     async def get(self, job_id: str) -> Deployment | None:
@@ -108,3 +115,8 @@ class DeploymentStore:
         """Every deployment not yet closed (what a leak check compares with the network)."""
         rows = await self._pool.fetch(f"SELECT * FROM {self._table} WHERE state <> 'closed'")
         return [Deployment.from_row(r) for r in rows]
+
+
+def _row(d: Deployment) -> tuple[Any, ...]:
+    outcome = d.outcome.to_dict() if d.outcome else None
+    return (d.job_id, d.state.value, dict(d.handle), d.hourly_rate_usd, outcome)

@@ -58,17 +58,27 @@ class BatchRepository:
             batch.completed_at,
         )
 
-    async def occupancy(self, batch_id: str) -> tuple[int, int]:
-        """(released but not ended, not ended): what counts against the limit, what is left."""
-        row = await self.conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE released_at IS NOT NULL"
-            " AND status <> ALL($2::text[])) AS active,"
-            " count(*) FILTER (WHERE status <> ALL($2::text[])) AS open"
-            " FROM jobs.jobs WHERE batch_id = $1",
-            batch_id,
-            TERMINAL,
+    async def waiting(self, batch_id: str) -> bool:
+        """Whether a job of the batch still waits for a slot (never released, not ended)."""
+        return bool(
+            await self.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE batch_id = $1"
+                " AND released_at IS NULL AND status = 'pending')",
+                batch_id,
+            )
         )
-        return int(row["active"]), int(row["open"])
+
+    async def active(self, batch_id: str, up_to: int) -> int:
+        """Jobs released and not yet ended, counted up to `up_to` (all that admission needs)."""
+        # The predicate spells out the partial index jobs_batch_active's, so it is used.
+        count = await self.conn.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM jobs.jobs WHERE batch_id = $1"
+            " AND released_at IS NOT NULL"
+            " AND status NOT IN ('completed', 'failed', 'cancelled', 'expired') LIMIT $2) a",
+            batch_id,
+            up_to,
+        )
+        return int(count)
 
     async def counts(self, batch_id: str) -> tuple[dict[str, int], int]:
         """Jobs by status, and how many still wait for a slot."""

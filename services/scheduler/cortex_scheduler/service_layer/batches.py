@@ -22,9 +22,11 @@ async def admit(uow: UnitOfWork, batch_id: str, skip_locked: bool = False) -> in
     batch = await uow.batches.lock(batch_id, skip_locked)
     if batch is None:
         return 0
-    active, still_open = await uow.batches.occupancy(batch_id)
+    waiting = await uow.batches.waiting(batch_id)
+    # Without waiting jobs, all that matters is whether any job is still active.
+    active = await uow.batches.active(batch_id, up_to=batch.concurrency if waiting else 1)
     released = 0
-    if batch.cancelled_at is None and active < batch.concurrency and still_open > active:
+    if batch.cancelled_at is None and waiting and active < batch.concurrency:
         now = utcnow()
         jobs = await uow.batches.lock_waiting(batch_id, batch.concurrency - active)
         await uow.batches.release([j.id for j in jobs], now)
@@ -32,11 +34,11 @@ async def admit(uow: UnitOfWork, batch_id: str, skip_locked: bool = False) -> in
             job.released_at = now
             uow.send_deploy(job)
         released = len(jobs)
-    if still_open == 0 and batch.completed_at is None:
+    if not waiting and active == 0 and batch.completed_at is None:
         batch.completed_at = utcnow()
         await uow.batches.mark(batch)
-        counts, waiting = await uow.batches.counts(batch_id)
-        view = batch_view(batch, counts, waiting)
+        counts, _ = await uow.batches.counts(batch_id)
+        view = batch_view(batch, counts, 0)
         uow.announce_resource("batch", batch.id, batch.tenant, events.BATCH_COMPLETED, view)
     return released
 
