@@ -229,7 +229,8 @@ class Workload:
         ]
         # proc.wait() only returns once every pipe is closed, which a background child can
         # delay forever; so watch the main process itself.
-        await _exited(proc.pid)
+        if proc.returncode is None:  # else reaped already (and its pid may be reused)
+            await _exited(proc.pid)
         # Like a container: when the main process ends, everything else in it dies too.
         self._signal_group(signal.SIGKILL)
         try:
@@ -333,7 +334,9 @@ async def _exited(pid: int) -> None:
     """Return once process `pid` has exited (zombie or reaped)."""
     try:
         fd = os.pidfd_open(pid)
-    except OSError:  # already reaped, or no pidfd support
+    except ProcessLookupError:  # already reaped: asyncio's child watcher was quicker
+        return
+    except OSError:  # no pidfd support
         await _poll_exited(pid)
         return
     loop = asyncio.get_running_loop()

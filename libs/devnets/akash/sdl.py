@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -81,8 +82,12 @@ class Group:
         return sum(s.storage_bytes * s.count for s in self.services)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_sdl(text: str) -> list[Group]:
-    """Parse SDL YAML into placement groups (ordered by name, which fixes gseq 1, 2, ...)."""
+    """Parse SDL YAML into placement groups (ordered by name, which fixes gseq 1, 2, ...).
+
+    Cached: a batch deploys one SDL a thousand times, and the groups are never changed.
+    """
     try:
         doc = yaml.load(text, Loader=_LOADER)  # libyaml when available: much faster
     except yaml.YAMLError as exc:

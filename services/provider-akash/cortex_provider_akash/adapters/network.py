@@ -96,7 +96,9 @@ class AkashNetwork:
         """Create the deployment once; False when an earlier attempt's was found instead."""
         assert d.spec is not None
         spec = JobSpec.model_validate(d.spec)
-        document = sdl.build_sdl(spec, self.s.akash_max_price, self.s.akash_denom)
+        document = sdl.cached_sdl(
+            spec.model_dump_json(), self.s.akash_max_price, self.s.akash_denom
+        )
         hours = max(1, math.ceil(spec.duration / 3600))
         attempt, found = 0, False
         while h.dseq is None:

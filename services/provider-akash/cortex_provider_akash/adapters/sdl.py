@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import yaml
@@ -65,6 +66,12 @@ def build_sdl(spec: JobSpec, max_price: int, denom: str) -> str:
     # libyaml's emitter where PyYAML has it (its wheels do): the pure-Python one dominated
     # provider-akash's CPU when deploying many jobs.
     return yaml.dump(sdl, Dumper=_DUMPER, sort_keys=False)
+
+
+@functools.lru_cache(maxsize=128)
+def cached_sdl(spec_json: str, max_price: int, denom: str) -> str:
+    """`build_sdl` of a spec given as JSON, remembered: a batch deploys one spec many times."""
+    return build_sdl(JobSpec.model_validate_json(spec_json), max_price, denom)
 
 
 def unsupported(spec: JobSpec) -> str | None:

@@ -68,17 +68,18 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the round: a commit during it leaves the flag set for the next.
+            self._wakeup.clear()
             try:
                 relayed = await self.relay_once()
             except Exception:
                 log.exception("outbox.relay_failed")
                 relayed = 0
                 await asyncio.sleep(self._poll)
-            if relayed:
-                continue
+            if relayed >= self._batch or (self._stopping and relayed):
+                continue  # a full round: more rows may be waiting
             if self._stopping:
                 return
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
 
