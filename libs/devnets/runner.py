@@ -7,12 +7,13 @@ import contextlib
 import os
 import resource
 import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import psutil
 
@@ -104,7 +105,8 @@ class Workload:
         self._ended_at: datetime | None = None
         self._forwarded: dict[int, int] = {}
         self._logs: Feed[LogLine] = Feed(log_capacity)
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reaped = False  # its pid may belong to someone else now: never signal it
         self._waiter: asyncio.Task[None] | None = None
         self._stopping = False
         self._cpu_mark: tuple[float, float] = (time.monotonic(), 0.0)
@@ -160,16 +162,7 @@ class Workload:
         self._prepare_workdir(launch)  # a mkdir and a few small files: cheaper than a thread hop
         self._forwarded = dict(launch.port_map)
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *launch.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=self.spec.workdir,
-                env=self._env(),
-                start_new_session=True,  # own process group: stop() kills the whole tree
-                preexec_fn=self._limits() if self.enforce_memory_limit else None,
-            )
+            self._proc = self._spawn(launch.argv)
         except OSError as exc:
             # Like a container whose entrypoint is missing: it starts and dies with 127.
             self._started_at = _now()
@@ -221,25 +214,28 @@ class Workload:
 
     # --- internals --------------------------------------------------------------------------
 
-    async def _supervise(self, proc: asyncio.subprocess.Process) -> None:
+    async def _supervise(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None and proc.stderr is not None
+        pipes = [await _reader(proc.stdout), await _reader(proc.stderr)]
         readers = [
-            asyncio.create_task(self._pump(proc.stdout, "stdout")),
-            asyncio.create_task(self._pump(proc.stderr, "stderr")),
+            asyncio.create_task(self._pump(pipes[0][0], "stdout")),
+            asyncio.create_task(self._pump(pipes[1][0], "stderr")),
         ]
-        # proc.wait() only returns once every pipe is closed, which a background child can
-        # delay forever; so watch the main process itself.
-        if proc.returncode is None:  # else reaped already (and its pid may be reused)
-            await _exited(proc.pid)
+        # Watch the main process itself: its pipes can outlive it in a background child.
+        await _exited(proc.pid)
         # Like a container: when the main process ends, everything else in it dies too.
+        # Signalled before the reap, while the pid (and so the group id) is still ours.
         self._signal_group(signal.SIGKILL)
+        returncode = proc.wait()  # a zombie already: returns at once
+        self._reaped = True
         try:
-            returncode = await asyncio.wait_for(asyncio.shield(proc.wait()), PIPE_RELEASE_SECONDS)
+            await asyncio.wait_for(asyncio.shield(asyncio.gather(*readers)), PIPE_RELEASE_SECONDS)
         except TimeoutError:
             # A child escaped the process group (setsid) and still holds our pipes.
-            _close_pipes(proc)
-            returncode = await proc.wait()
-        await asyncio.gather(*readers)
+            for stream, transport in pipes:
+                stream.feed_eof()
+                transport.close()
+            await asyncio.gather(*readers)
         code = 128 - returncode if returncode < 0 else returncode
         self.oom_killed = self._looks_oom(returncode)
         self._finish(code, failed=False)
@@ -286,7 +282,7 @@ class Workload:
         self._logs.close()
 
     def _signal_group(self, sig: signal.Signals) -> None:
-        if self._proc is None:
+        if self._proc is None or self._reaped:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
@@ -311,6 +307,21 @@ class Workload:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
 
+    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Popen, not asyncio's subprocess: without a preexec hook it spawns with vfork and
+        returns once the child has exec'd (no blocking), under any event loop; uvloop's own
+        spawn forks, several times the cost per workload."""
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.spec.workdir,
+            env=self._env(),
+            start_new_session=True,  # own process group: stop() kills the whole tree
+            preexec_fn=self._limits() if self.enforce_memory_limit else None,
+        )
+
     def _env(self) -> dict[str, str]:
         base = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -330,13 +341,20 @@ class Workload:
         return apply
 
 
+async def _reader(pipe: IO[bytes]) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+    """A stream over a child's output pipe, read by the event loop."""
+    stream = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stream), pipe
+    )
+    return stream, transport
+
+
 async def _exited(pid: int) -> None:
-    """Return once process `pid` has exited (zombie or reaped)."""
+    """Return once our child `pid` has exited (a zombie: nobody else reaps it)."""
     try:
         fd = os.pidfd_open(pid)
-    except ProcessLookupError:  # already reaped: asyncio's child watcher was quicker
-        return
-    except OSError:  # no pidfd support
+    except OSError:  # no pidfd support (Linux < 5.3)
         await _poll_exited(pid)
         return
     loop = asyncio.get_running_loop()
@@ -355,24 +373,13 @@ async def _exited(pid: int) -> None:
 
 
 async def _poll_exited(pid: int) -> None:
-    while True:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
+    while not _has_exited(pid):  # noqa: ASYNC110 - without a pidfd there is nothing to await
         await asyncio.sleep(0.1)
 
 
-def _close_pipes(proc: asyncio.subprocess.Process) -> None:
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.feed_eof()
-    transport = getattr(proc, "_transport", None)
-    for fd in (1, 2):
-        pipe = transport.get_pipe_transport(fd) if transport is not None else None
-        if pipe is not None:
-            pipe.close()
+def _has_exited(pid: int) -> bool:
+    """Whether our child has exited; WNOWAIT leaves it unreaped (its pid stays ours)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _cpu_seconds(proc: psutil.Process) -> float:

@@ -126,6 +126,24 @@ async def test_background_children_die_with_the_main_process(tmp_path: Path) -> 
     await eventually(lambda: not _alive(child))
 
 
+async def test_a_child_escaping_the_group_cannot_hold_the_workload_open(tmp_path: Path) -> None:
+    # setsid puts the child outside the workload's process group, so the SIGKILL of the
+    # group misses it, and it keeps the output pipes open: the runner stops reading them.
+    program = (
+        "import subprocess, sys; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'], "
+        "start_new_session=True); print(child.pid, flush=True)"
+    )
+    workload = await run(tmp_path, "python:3.12", ["python", "-c", program])
+    try:
+        assert await asyncio.wait_for(workload.wait(), 10) == 0
+        assert workload.state == "exited"
+        assert lines(workload) and lines(workload)[0][0] == "stdout"
+    finally:
+        escaped = int(workload.logs.after(0)[0].line)
+        psutil.Process(escaped).kill()
+
+
 async def test_hello_world_image(tmp_path: Path) -> None:
     workload = await run(tmp_path, "hello-world:latest")
     assert await workload.wait() == 0
