@@ -14,9 +14,12 @@ class ProviderSettings(ServiceSettings):
     RUNTIME_CONFIG: ClassVar[dict[str, tuple[str, bool]]] = {}
     # Seals credentials stored through the Providers API (`cortex up` sets one).
     secrets_key: SecretStr | None = None
+    # Deployments one instance drives at once. Each step of each one is written, reported
+    # and announced in groups shared with the others in flight, so more at once costs less
+    # per job (decision 51); each costs two sockets and a few tasks, not a thread.
+    max_active_deployments: int = 128
     # Replicas of one provider service must each set a distinct CORTEX_INSTANCE_ID; the
     # default is stable across restarts so a restarted instance resumes its own deployments.
-    max_active_deployments: int = 32
     claim_ttl: float = 15.0
     claim_interval: float = 2.0
     health_interval: float = 5.0
