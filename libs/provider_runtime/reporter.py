@@ -6,20 +6,29 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NATS
 
 from contracts import subjects
 from contracts.reports import JobReport, ReportKind
 from contracts.timefmt import format_time, utcnow
+from runtime.group_commit import GroupCommit
 from runtime.logging import get_logger
+from runtime.messaging import publish_batch
 from runtime.tracing import headers_for
 
 log = get_logger(__name__)
 
 
+Outgoing = tuple[str, bytes, dict[str, str]]  # subject, payload, headers
+
+
 class Reporter:
-    def __init__(self, js: JetStreamContext, network: str) -> None:
-        self._js, self._network = js, network
+    def __init__(self, nc: NATS, network: str) -> None:
+        self._nc, self._network = nc, network
+        # Reports of many deployments at once go out pipelined, their acks awaited together;
+        # a failed group is retried by each report's own loop, not split (a broker that does
+        # not answer would time out once per report, one after another).
+        self._outgoing: GroupCommit[Outgoing] = GroupCommit(self._publish, split_failures=False)
 
     async def report(
         self, job_id: str, kind: ReportKind, at: datetime | None = None, **fields: Any
@@ -38,10 +47,13 @@ class Reporter:
         attempt = 0
         while True:
             try:
-                await self._js.publish(subject, payload, headers=headers, timeout=5)
+                await self._outgoing.submit((subject, payload, headers))
                 log.info("report.sent", job_id=job_id, kind=kind.value)
                 return
             except Exception as exc:
                 attempt += 1
                 log.warning("report.retry", job_id=job_id, kind=kind.value, error=str(exc))
                 await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
+
+    async def _publish(self, messages: list[Outgoing]) -> None:
+        await publish_batch(self._nc, messages)

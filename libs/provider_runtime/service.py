@@ -58,7 +58,7 @@ class ProviderService:
                 metrics_interval=s.metrics_interval, drain_timeout=s.log_drain_timeout
             )
             self.telemetry = TelemetryPump(self.js, self.network, pump)
-        self.driver = Driver(self.network, self.store, Reporter(self.js, name), self.telemetry)
+        self.driver = Driver(self.network, self.store, Reporter(self.nc, name), self.telemetry)
         self.claims = ClaimLoop(
             self.store,
             self.driver,

@@ -15,11 +15,15 @@ class GroupCommit(Generic[T]):
     No waiting to fill a group: the first item is written at once, and whatever arrives
     during that write is written next in one call. Under load many concurrent writers share
     a statement and a commit; alone, a writer pays what it paid before. When a group's write
-    fails, its items are written one by one, so only a bad item's submitter sees the error.
+    fails, its items are written one by one, so only a bad item's submitter sees the error
+    (`split_failures=False`: every submitter gets the group's error, for writes that fail as
+    a whole, such as a broker that does not answer).
     """
 
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
-        self._write = write
+    def __init__(
+        self, write: Callable[[list[T]], Awaitable[None]], split_failures: bool = True
+    ) -> None:
+        self._write, self._split = write, split_failures
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -48,8 +52,9 @@ class GroupCommit(Generic[T]):
         try:
             await self._write([item for item, _ in group])
         except Exception as exc:
-            if len(group) == 1:
-                _settle(group[0][1], exc)
+            if len(group) == 1 or not self._split:
+                for _, future in group:
+                    _settle(future, exc)
                 return
             for entry in group:
                 await self._write_group([entry])

@@ -67,3 +67,11 @@ async def test_a_cancelled_submitter_does_not_stop_the_others() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiting[0]
     assert 2 in recorder.written and 3 in recorder.written
+
+
+async def test_without_splitting_every_submitter_of_a_failed_group_sees_its_error() -> None:
+    recorder = Recorder(bad={5})
+    group = GroupCommit(recorder.write, split_failures=False)
+    results = await asyncio.gather(*(group.submit(i) for i in range(10)), return_exceptions=True)
+    assert all(isinstance(r, ValueError) for r in results)
+    assert recorder.calls == [list(range(10))]  # one attempt, no item written alone
