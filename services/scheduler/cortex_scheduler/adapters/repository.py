@@ -20,8 +20,10 @@ SORT_COLUMNS = {
 }
 
 
-_UPDATE = "UPDATE jobs.jobs SET status = $2, {} WHERE id = $1".format(
-    ", ".join(f"{c} = ${i + 3}" for i, c in enumerate(MUTABLE_COLUMNS))
+# The spec ($3) is written only when it changed (NULL keeps it): most saves are a status
+# change, and rewriting the spec's JSON each time cost both sides more than the rest.
+_UPDATE = "UPDATE jobs.jobs SET status = $2, spec = COALESCE($3, spec), {} WHERE id = $1".format(
+    ", ".join(f"{c} = ${i + 4}" for i, c in enumerate(MUTABLE_COLUMNS))
 )
 
 
@@ -111,11 +113,20 @@ class JobRepository:
             return
         await self.conn.executemany(
             _UPDATE,
-            [(j.id, j.status.value, *(getattr(j, c) for c in MUTABLE_COLUMNS)) for j in jobs],
+            [
+                (
+                    j.id,
+                    j.status.value,
+                    j.spec if j.spec_changed else None,
+                    *(getattr(j, c) for c in MUTABLE_COLUMNS),
+                )
+                for j in jobs
+            ],
         )
         await self.add_events([e for j in jobs for e in j.events])
         for job in jobs:
             job.events.clear()
+            job.spec_changed = False
 
     async def save(self, job: Job) -> None:
         await self.save_many([job])

@@ -37,6 +37,8 @@ class Job:
     # When deploy work was sent; a batch job over its batch's limit waits with None.
     released_at: datetime | None = None
     events: list[JobEvent] = field(default_factory=list)
+    # Only an extension changes the spec: other saves leave the stored one as it is.
+    spec_changed: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> Job:
@@ -108,6 +110,7 @@ class Job:
         """Run `extra_seconds` longer; the network has already agreed."""
         total = int(self.spec["duration"]) + extra_seconds
         self.spec = {**self.spec, "duration": total}
+        self.spec_changed = True
         if self.deadline_at is not None:
             self.deadline_at += timedelta(seconds=extra_seconds)
         data = {"duration": total, "extendedBy": extra_seconds}
@@ -155,4 +158,4 @@ _COLUMNS = (
     "schedule_id",
     "released_at",
 )
-MUTABLE_COLUMNS = ("spec", *_COLUMNS[5:])  # spec changes when a job is extended
+MUTABLE_COLUMNS = _COLUMNS[5:]  # and the spec, saved only when an extension changed it
