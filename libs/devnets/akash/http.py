@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from devnets.akash.state import MarketError
@@ -51,14 +52,15 @@ def error_response(status: int, message: str, error: str | None = None) -> web.R
 
 
 def data(payload: Any, status: int = 200) -> web.Response:
-    """A `{data: ...}` JSON response."""
-    return web.json_response({"data": payload}, status=status)
+    """A `{data: ...}` JSON response (orjson: the devnet answers every Console call)."""
+    body = orjson.dumps({"data": payload}, option=orjson.OPT_NON_STR_KEYS)
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400."""
     try:
-        body = await request.json()
+        body = await request.json(loads=orjson.loads)
     except ValueError:
         raise ApiError(400, "Request body must be JSON") from None
     if not isinstance(body, dict):

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from provider_runtime.network import NetworkError, retrying
+from runtime import codec
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,7 +58,9 @@ class ConsoleClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        self._session = aiohttp.ClientSession(
+            headers=self._headers, timeout=self._timeout, json_serialize=_json_text
+        )
 
     async def close(self) -> None:
         if self._session:
@@ -68,7 +71,9 @@ class ConsoleClient:
         try:
             async with self._session.request(method, self._base + path, json=body) as response:
                 data = (
-                    await response.json(content_type=None) if response.content_length != 0 else None
+                    await response.json(content_type=None, loads=codec.loads)
+                    if response.content_length != 0
+                    else None
                 )
                 if response.status >= 400:
                     message = (data or {}).get("message") if isinstance(data, dict) else None
@@ -140,3 +145,7 @@ class ConsoleClient:
         body = {"cpu": cpu_millicores, "memory": memory, "storage": storage}
         reply = await self.call("POST", "/v1/pricing", body)
         return float(reply["data"]["akash"])
+
+
+def _json_text(value: Any) -> str:
+    return codec.dumps(value).decode()
