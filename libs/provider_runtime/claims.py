@@ -10,6 +10,7 @@ from collections.abc import Callable
 from provider_runtime.driver import Driver
 from provider_runtime.model import Deployment
 from provider_runtime.store import DeploymentStore
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -64,6 +65,7 @@ class ClaimLoop:
             try:
                 await self.claim_now()
             except Exception:
+                stop_if_cancelled()
                 log.exception("claims.failed")
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):

@@ -11,6 +11,7 @@ from nats.aio.client import Client as NATS
 from contracts import subjects
 from contracts.reports import JobReport, ReportKind
 from contracts.timefmt import format_time, utcnow
+from runtime.background import stop_if_cancelled
 from runtime.group_commit import GroupCommit
 from runtime.logging import get_logger
 from runtime.messaging import publish_batch
@@ -51,6 +52,7 @@ class Reporter:
                 log.info("report.sent", job_id=job_id, kind=kind.value)
                 return
             except Exception as exc:
+                stop_if_cancelled()
                 attempt += 1
                 log.warning("report.retry", job_id=job_id, kind=kind.value, error=str(exc))
                 await asyncio.sleep(min(5.0, 0.1 * 2**attempt))

@@ -16,6 +16,7 @@ from provider_runtime.model import Deployment
 from provider_runtime.network import backoff
 from provider_runtime.telemetry import LogCursor, Telemetry
 from runtime import codec
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -97,6 +98,7 @@ class TelemetryPump:
                         job.cursor = LogCursor(record.seq, record.timestamp)
                     break
                 except Exception as exc:  # the network's stream broke: resume after the last line
+                    stop_if_cancelled()
                     attempt += 1
                     log.info("telemetry.logs_reconnect", job_id=d.job_id, error=str(exc))
                     await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))
@@ -148,6 +150,7 @@ class TelemetryPump:
             try:
                 usage = await self._network.usage(d)
             except Exception as exc:
+                stop_if_cancelled()
                 log.info("telemetry.usage_failed", job_id=d.job_id, error=str(exc))
                 continue
             if usage is None:
@@ -167,6 +170,7 @@ class TelemetryPump:
                 await self._js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id}, timeout=5)
                 return
             except Exception as exc:
+                stop_if_cancelled()
                 attempt += 1
                 log.warning("telemetry.publish_retry", subject=subject, error=str(exc))
                 await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))

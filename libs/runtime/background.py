@@ -42,8 +42,19 @@ def every(
                 await step()
                 pause = interval
             except Exception as exc:
+                stop_if_cancelled()
                 log.warning("background.failed", task=name, error=f"{type(exc).__name__}: {exc}")
                 pause = interval if retry_after is None else min(retry_after, interval)
             await asyncio.sleep(pause)
 
     return BackgroundTask(loop)
+
+
+def stop_if_cancelled() -> None:
+    """First thing in a long-lived loop's `except Exception`: if this task was asked to stop,
+    stop. Some libraries turn a cancellation into another error (asyncpg refusing the
+    rollback of a cancelled commit); caught as a failure to retry, it kept the loop, and so a
+    stopping service, alive forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError

@@ -15,6 +15,7 @@ from nats.aio.client import Client as NATS
 
 from contracts import subjects
 from contracts.errors import ApiError
+from runtime.background import stop_if_cancelled
 from runtime.messaging import call_rpc
 
 MAX_BATCH = 256
@@ -56,6 +57,7 @@ class CreateCoalescer:
                     self._timeout,
                 )
             except Exception as exc:  # no answer at all: every caller gets the same error
+                stop_if_cancelled()
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

@@ -7,6 +7,7 @@ import contextlib
 
 from cortex_notifier.adapters.deliveries import Claim, DeliveryRepository
 from cortex_notifier.service_layer.attempts import Attempter
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -67,6 +68,7 @@ class Dispatcher:
             try:
                 claimed = await self.dispatch_once()
             except Exception:
+                stop_if_cancelled()
                 log.exception("dispatch.failed")
                 claimed = 0
                 await asyncio.sleep(self._poll)

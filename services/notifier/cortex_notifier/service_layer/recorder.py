@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from cortex_notifier.adapters.deliveries import AttemptResult, DeliveryRepository
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -43,6 +44,7 @@ class Recorder:
             try:
                 await self._deliveries.record([r for r, _ in batch], self._scale)
             except Exception as exc:
+                stop_if_cancelled()
                 # Unrecorded attempts are sent again when their lease ends: at least once.
                 log.exception("record.failed", size=len(batch))
                 for _, future in batch:

@@ -31,6 +31,7 @@ from provider_runtime.network import (
 )
 from provider_runtime.settings import ProviderSettings
 from provider_runtime.telemetry import LogCursor, Usage
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -217,6 +218,7 @@ class AkashNetwork:
                     attempt = 0
                     await queue.put(event)
             except Exception as exc:
+                stop_if_cancelled()
                 log.info("akash.kubeevents_reconnect", error=str(exc))
             attempt += 1
             await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))

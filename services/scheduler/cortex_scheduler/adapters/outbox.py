@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.aio.client import Client as NATS
 
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 from runtime.messaging import publish_batch
 
@@ -73,6 +74,7 @@ class OutboxRelay:
             try:
                 relayed = await self.relay_once()
             except Exception:
+                stop_if_cancelled()
                 log.exception("outbox.relay_failed")
                 relayed = 0
                 await asyncio.sleep(self._poll)

@@ -26,6 +26,7 @@ from cortex_scheduler.service_layer.handlers import (
     Scheduler,
 )
 from cortex_scheduler.service_layer.telemetry import TelemetryReader
+from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 from runtime.messaging import serve_rpc
 
@@ -72,6 +73,7 @@ class CreateBatcher:
             try:
                 results = await self._scheduler.create_jobs([r for r, _ in batch])
             except Exception as exc:
+                stop_if_cancelled()
                 log.exception("create.batch_failed", size=len(batch))
                 for _, future in batch:
                     if not future.done():

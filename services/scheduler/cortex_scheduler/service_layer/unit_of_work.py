@@ -66,7 +66,7 @@ class UnitOfWork:
     ) -> None:
         try:
             if self._tx is not None:
-                await self._tx.rollback()
+                await _rollback(self._tx, propagating=exc is not None)
         finally:
             await self._pool.release(self._conn)
             self._tx = None
@@ -143,3 +143,15 @@ def is_terminal_event(event: JobEventType) -> bool:
         JobEventType.EXPIRED,
         JobEventType.CANCELLED,
     }
+
+
+async def _rollback(tx: Transaction, propagating: bool) -> None:
+    try:
+        await tx.rollback()
+    except asyncpg.InterfaceError:
+        # The commit itself failed or was interrupted (a cancel mid-commit): asyncpg refuses
+        # the rollback, and the pool resets the connection on release. The error that got us
+        # here must go on, above all a cancellation: replaced by this one, it kept a stopping
+        # service's background loop alive forever.
+        if not propagating:
+            raise
