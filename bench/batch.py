@@ -3,6 +3,9 @@
 Starts `cortex up` (NATS, PostgreSQL, every service, the Akash devnet in zero-delay mode) in
 a temp dir, submits one batch of N trivial jobs (`true`: each is still a real process on the
 emulated network) and polls the batch until it is done.
+After the run, a baseline in the same process tree: the same number of `true` processes
+spawned straight from asyncio, 128 at a time (the provider's default in flight), with nothing
+else running; `ratio` is jobs/s over that bare spawn rate (1.0 would be a free control plane).
 Usage: python bench/batch.py [--jobs 1000] [--concurrency 1000] [--out bench/results/batch.json]
 """
 
@@ -61,6 +64,7 @@ async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any
                 elapsed = time.monotonic() - started
         finally:
             await cortex.stop()
+    baseline = await bare_spawns(jobs)
     return {
         "benchmark": "batch",
         "jobs": jobs,
@@ -70,8 +74,26 @@ async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any
         "totalSeconds": round(elapsed, 2),
         "jobsPerSecond": round(jobs / elapsed, 1),
         "counts": view["counts"],
+        "baselineSpawnsPerSecond": round(baseline, 1),
+        "ratio": round(jobs / elapsed / baseline, 3),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     }
+
+
+async def bare_spawns(count: int, at_once: int = 128) -> float:
+    """Processes per second running `true` with nothing but asyncio around it."""
+    slots = asyncio.Semaphore(at_once)
+
+    async def one() -> None:
+        async with slots:
+            process = await asyncio.create_subprocess_exec(
+                "true", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await process.wait()
+
+    started = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return count / (time.monotonic() - started)
 
 
 def main() -> None:
