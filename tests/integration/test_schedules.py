@@ -14,7 +14,11 @@ QUICK = {**SPEC, "command": ["true"]}
 
 async def runs(stack: Stack, schedule_id: str) -> tuple[list[datetime], list[str]]:
     """(due times that fired, ids of the jobs carrying the schedule's id)."""
-    async with stack.scheduler.pool.acquire() as conn:
+    # One snapshot for both reads: the schedule keeps firing every second meanwhile.
+    async with (
+        stack.scheduler.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
         due = await conn.fetch(
             "SELECT due_at FROM jobs.schedule_runs WHERE schedule_id = $1 ORDER BY due_at",
             schedule_id,
