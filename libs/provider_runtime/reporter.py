@@ -14,22 +14,22 @@ from contracts.timefmt import format_time, utcnow
 from runtime.background import stop_if_cancelled
 from runtime.group_commit import GroupCommit
 from runtime.logging import get_logger
-from runtime.messaging import publish_batch
+from runtime.messaging import BatchPublisher, Outgoing
 from runtime.tracing import headers_for
 
 log = get_logger(__name__)
 
 
-Outgoing = tuple[str, bytes, dict[str, str]]  # subject, payload, headers
-
-
 class Reporter:
     def __init__(self, nc: NATS, network: str) -> None:
-        self._nc, self._network = nc, network
+        self._network = network
+        self._publisher = BatchPublisher(nc)
         # Reports of many deployments at once go out pipelined, their acks awaited together;
         # a failed group is retried by each report's own loop, not split (a broker that does
         # not answer would time out once per report, one after another).
-        self._outgoing: GroupCommit[Outgoing] = GroupCommit(self._publish, split_failures=False)
+        self._outgoing: GroupCommit[Outgoing] = GroupCommit(
+            self._publisher.publish, split_failures=False
+        )
 
     async def report(
         self, job_id: str, kind: ReportKind, at: datetime | None = None, **fields: Any
@@ -56,6 +56,3 @@ class Reporter:
                 attempt += 1
                 log.warning("report.retry", job_id=job_id, kind=kind.value, error=str(exc))
                 await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
-
-    async def _publish(self, messages: list[Outgoing]) -> None:
-        await publish_batch(self._nc, messages)

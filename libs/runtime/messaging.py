@@ -160,43 +160,73 @@ class PublishFailed(Exception):
     """JetStream did not store every message of a batch."""
 
 
-async def publish_batch(
-    nc: NATS, messages: list[tuple[str, bytes, dict[str, str]]], timeout: float = 5.0
-) -> None:
-    """Publish to JetStream pipelined: send all, then await every ack on one inbox.
+Outgoing = tuple[str, bytes, dict[str, str]]  # subject, payload, headers
 
-    Cheaper than one `js.publish` per message (no future and task per message), which
-    matters on the intake path. Raises PublishFailed unless every message was stored.
+
+class _Pending:
+    """A batch waiting for its acks."""
+
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+        self.errors: list[bytes] = []
+        self.all_acked = asyncio.Event()
+
+
+class BatchPublisher:
+    """Publish to JetStream pipelined: send a batch, then await every ack at once.
+
+    Acks come back on one inbox subscription made on first use and kept (a subscription per
+    batch cost a SUB and an UNSUB on every report and outbox round); each batch has its own
+    reply prefix under it. Cheaper than one `js.publish` per message (no future and task
+    per message), which matters on the intake path.
     """
-    if not messages:
-        return
-    inbox = nc.new_inbox()
-    remaining = len(messages)
-    errors: list[bytes] = []
-    all_acked = asyncio.Event()
 
-    async def on_ack(msg: Msg) -> None:
-        nonlocal remaining
-        if not msg.data or b'"error"' in msg.data:
-            errors.append(msg.data or b"no responders")
-        remaining -= 1
-        if remaining == 0:
-            all_acked.set()
+    def __init__(self, nc: NATS) -> None:
+        self._nc = nc
+        self._inbox = ""
+        self._subscription: Subscription | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._next_batch = 0
 
-    subscription = await nc.subscribe(
-        f"{inbox}.*", cb=on_ack, pending_msgs_limit=len(messages) + 16
-    )
-    try:
-        for index, (subject, payload, headers) in enumerate(messages):
-            await nc.publish(subject, payload, reply=f"{inbox}.{index}", headers=headers)
+    @property
+    def waiting(self) -> int:
+        """Batches sent and not yet fully acknowledged."""
+        return len(self._pending)
+
+    async def publish(self, messages: list[Outgoing], timeout: float = 5.0) -> None:
+        """Raises PublishFailed unless JetStream stored every message."""
+        if not messages:
+            return
+        if self._subscription is None:
+            self._inbox = self._nc.new_inbox()
+            self._subscription = await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
+        self._next_batch += 1
+        batch_id = str(self._next_batch)
+        batch = self._pending[batch_id] = _Pending(len(messages))
+        prefix = f"{self._inbox}.{batch_id}."
         try:
-            await asyncio.wait_for(all_acked.wait(), timeout=timeout)
-        except TimeoutError:
-            raise PublishFailed(f"{remaining} of {len(messages)} not acknowledged") from None
-        if errors:
-            raise PublishFailed(errors[0].decode(errors="replace"))
-    finally:
-        await subscription.unsubscribe()
+            for index, (subject, payload, headers) in enumerate(messages):
+                await self._nc.publish(subject, payload, reply=f"{prefix}{index}", headers=headers)
+            try:
+                await asyncio.wait_for(batch.all_acked.wait(), timeout=timeout)
+            except TimeoutError:
+                raise PublishFailed(
+                    f"{batch.remaining} of {len(messages)} not acknowledged"
+                ) from None
+            if batch.errors:
+                raise PublishFailed(batch.errors[0].decode(errors="replace"))
+        finally:
+            del self._pending[batch_id]
+
+    async def _on_ack(self, msg: Msg) -> None:
+        batch = self._pending.get(msg.subject.rsplit(".", 2)[-2])
+        if batch is None:  # a batch that timed out (its sender retries)
+            return
+        if not msg.data or b'"error"' in msg.data:
+            batch.errors.append(msg.data or b"no responders")
+        batch.remaining -= 1
+        if batch.remaining == 0:
+            batch.all_acked.set()
 
 
 async def publish_event(

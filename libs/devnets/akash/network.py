@@ -239,16 +239,11 @@ class AkashNetwork:
         self.market.add_bid(deployment, gseq, provider.address, Decimal(price), self.clock.height())
 
     def _has_capacity(self, provider: ProviderSettings, group: Group) -> bool:
-        used = [
-            d.group(lease.gseq)
-            for d in self.market.active()
-            for lease in d.leases
-            if lease.state == "active" and lease.provider == provider.address
-        ]
+        cpu, memory, storage = self.market.held(provider.address)
         return (
-            sum(g.cpu_millicores for g in used) + group.cpu_millicores <= provider.cpu_millicores
-            and sum(g.memory_bytes for g in used) + group.memory_bytes <= provider.memory_bytes
-            and sum(g.storage_bytes for g in used) + group.storage_bytes <= provider.storage_bytes
+            cpu + group.cpu_millicores <= provider.cpu_millicores
+            and memory + group.memory_bytes <= provider.memory_bytes
+            and storage + group.storage_bytes <= provider.storage_bytes
         )
 
     def _start_run(self, lease: Lease) -> None:

@@ -66,17 +66,19 @@ class Group:
     denom: str
     max_price: Decimal  # per block, sum over services x count
 
-    @property
+    # Cached (parse_sdl hands out the same groups for every deployment of one SDL): bids
+    # and capacity checks read them several times per deployment.
+    @functools.cached_property
     def cpu_millicores(self) -> int:
         """Total CPU requested by the group."""
         return sum(s.cpu_millicores * s.count for s in self.services)
 
-    @property
+    @functools.cached_property
     def memory_bytes(self) -> int:
         """Total memory requested by the group."""
         return sum(s.memory_bytes * s.count for s in self.services)
 
-    @property
+    @functools.cached_property
     def storage_bytes(self) -> int:
         """Total storage requested by the group."""
         return sum(s.storage_bytes * s.count for s in self.services)

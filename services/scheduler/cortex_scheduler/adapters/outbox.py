@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 
 from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
-from runtime.messaging import publish_batch
+from runtime.messaging import BatchPublisher
 
 log = get_logger(__name__)
 
@@ -48,7 +48,8 @@ class OutboxRelay:
     """
 
     def __init__(self, pool: asyncpg.Pool, nc: NATS, batch: int, poll_interval: float) -> None:
-        self._pool, self._nc, self._batch, self._poll = pool, nc, batch, poll_interval
+        self._pool, self._batch, self._poll = pool, batch, poll_interval
+        self._publisher = BatchPublisher(nc)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -95,8 +96,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             # Pipelined: every publish is sent before any ack is awaited; order is kept.
-            await publish_batch(
-                self._nc,
+            await self._publisher.publish(
                 [
                     (
                         r["subject"],
