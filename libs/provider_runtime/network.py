@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+import aiohttp
+
 from contracts.job import JobSpec
 from contracts.reports import NetworkPrice
 from provider_runtime.model import Deployment, Outcome
@@ -20,6 +22,16 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def http_session(**options: Any) -> aiohttp.ClientSession:
+    """An aiohttp session without its default cap of 100 open connections.
+
+    Every deployment in flight holds a connection of its own for as long as it runs (a log
+    or event websocket, a long poll); under the cap the 101st job's stream waited for
+    another job to end, and the network's plain calls queued behind the streams.
+    """
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), **options)
 
 
 class NetworkError(Exception):

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from provider_runtime.network import NetworkError, retrying
+from provider_runtime.network import NetworkError, http_session, retrying
 from runtime import codec
 from runtime.logging import get_logger
 
@@ -58,7 +58,7 @@ class ConsoleClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(
+        self._session = http_session(
             headers=self._headers, timeout=self._timeout, json_serialize=_json_text
         )
 

@@ -28,6 +28,7 @@ from provider_runtime.network import (
     SaveHandle,
     Started,
     backoff,
+    http_session,
 )
 from provider_runtime.settings import ProviderSettings
 from provider_runtime.telemetry import LogCursor, Usage
@@ -53,7 +54,7 @@ class AkashNetwork:
 
     async def open(self) -> None:
         await self.console.open()
-        self._session = aiohttp.ClientSession()
+        self._session = http_session()
 
     async def close(self) -> None:
         for console in [self.console, *self._retired]:

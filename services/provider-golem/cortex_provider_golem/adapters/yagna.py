@@ -11,7 +11,7 @@ from urllib.parse import quote
 import aiohttp
 
 from contracts.timefmt import parse_time
-from provider_runtime.network import NetworkError, backoff
+from provider_runtime.network import NetworkError, backoff, http_session
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -35,7 +35,7 @@ class YagnaClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers=self._headers)
+        self._session = http_session(headers=self._headers)
 
     async def close(self) -> None:
         if self._session:

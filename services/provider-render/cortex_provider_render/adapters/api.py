@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from provider_runtime.network import NetworkError, retrying
+from provider_runtime.network import NetworkError, http_session, retrying
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +30,7 @@ class RenderClient:
         self._owner_id: str | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        self._session = http_session(headers=self._headers, timeout=self._timeout)
 
     async def close(self) -> None:
         if self._session:
