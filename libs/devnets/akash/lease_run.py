@@ -55,7 +55,10 @@ class LeaseRun:
         self.events: Feed[KubeEvent] = Feed(EVENT_CAPACITY)
         self.pods = {svc.name: pod_name(key, svc.name) for svc in group.services}
         self.workloads = {
-            svc.name: Workload(_spec(svc, work_dir), enforce_memory_limit=enforce_memory_limit)
+            svc.name: Workload(
+                _spec(svc, work_dir / _workload_dir(key, svc.name)),
+                enforce_memory_limit=enforce_memory_limit,
+            )
             for svc in group.services
         }
         self._stop_grace = stop_grace
@@ -167,10 +170,17 @@ def pod_name(key: tuple[int, int, int], service: str) -> str:
     return f"{service}-{digest[:10]}-{digest[10:15]}"
 
 
-def _spec(svc: Service, work_dir: Path) -> WorkloadSpec:
+def _workload_dir(key: tuple[int, int, int], service: str) -> str:
+    """`<dseq>-<gseq>-<oseq>-<service>`: one level under the devnet's work dir, so starting
+    a workload costs one mkdir (a nested one cost three calls and a caught exception)."""
+    dseq, gseq, oseq = key
+    return f"{dseq}-{gseq}-{oseq}-{service}"
+
+
+def _spec(svc: Service, workdir: Path) -> WorkloadSpec:
     return WorkloadSpec(
         image=svc.image,
-        workdir=work_dir / svc.name,
+        workdir=workdir,
         command=svc.command,
         args=svc.args,
         env=svc.env,

@@ -248,11 +248,10 @@ class AkashNetwork:
 
     def _start_run(self, lease: Lease) -> None:
         group = self.market.get(lease.dseq).group(lease.gseq)
-        work_dir = self.work_dir / f"{lease.dseq}-{lease.gseq}-{lease.oseq}"
         run = LeaseRun(
             lease.key,
             group,
-            work_dir,
+            self.work_dir,
             enforce_memory_limit=self.settings.enforce_memory_limit,
             stop_grace=self.settings.stop_grace_seconds,
         )
