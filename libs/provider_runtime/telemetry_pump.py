@@ -87,13 +87,18 @@ class TelemetryPump:
         if resume:  # else nothing can be out yet: no need to ask the stream
             job.cursor = await self._published_cursor(d.job_id)
         queue: asyncio.Queue[LogRecord | None] = asyncio.Queue(self.s.queue_lines)
-        publisher = asyncio.get_running_loop().create_task(self._publish(d.job_id, queue))
+        # Started with the first line: most short jobs print little or nothing.
+        publisher: asyncio.Task[None] | None = None
         attempt = 0
         try:
             while True:
                 try:
                     async for record in self._network.logs(d, job.cursor):
                         attempt = 0
+                        if publisher is None:
+                            publisher = asyncio.get_running_loop().create_task(
+                                self._publish(d.job_id, queue)
+                            )
                         await queue.put(record)
                         job.cursor = LogCursor(record.seq, record.timestamp)
                     break
@@ -102,10 +107,12 @@ class TelemetryPump:
                     attempt += 1
                     log.info("telemetry.logs_reconnect", job_id=d.job_id, error=str(exc))
                     await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))
-            await queue.put(None)
-            await publisher
+            if publisher is not None:
+                await queue.put(None)
+                await publisher
         finally:
-            publisher.cancel()
+            if publisher is not None:
+                publisher.cancel()
 
     async def _publish(self, job_id: str, queue: asyncio.Queue[LogRecord | None]) -> None:
         subject = subjects.job_logs(job_id)

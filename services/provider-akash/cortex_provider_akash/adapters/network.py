@@ -190,7 +190,9 @@ class AkashNetwork:
         try:
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self.s.akash_status_interval)
+                    # A timeout scope, not wait_for: no task per event.
+                    async with asyncio.timeout(self.s.akash_status_interval):
+                        event = await queue.get()
                 except TimeoutError:
                     lost = await self._lease_lost(h.dseq)
                     if lost:
