@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -311,13 +312,15 @@ class Workload:
         """Popen, not asyncio's subprocess: without a preexec hook it spawns with vfork and
         returns once the child has exec'd (no blocking), under any event loop; uvloop's own
         spawn forks, several times the cost per workload."""
+        env = self._env()
         return subprocess.Popen(
             argv,
+            executable=_find_program(argv[0], env.get("PATH", "")),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=self.spec.workdir,
-            env=self._env(),
+            env=env,
             start_new_session=True,  # own process group: stop() kills the whole tree
             preexec_fn=self._limits() if self.enforce_memory_limit else None,
         )
@@ -339,6 +342,24 @@ class Workload:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
         return apply
+
+
+_FOUND: dict[tuple[str, str], str] = {}
+
+
+def _find_program(program: str, path: str) -> str:
+    """`program` looked up on `path` once (found ones are remembered): left to the child,
+    every spawn tried each directory of the devnet's long PATH in turn, a failed exec each.
+    Unknown programs are passed on as given, so the spawn fails like a missing entrypoint."""
+    if "/" in program:  # a path: relative ones are the workload's, resolved in its own dir
+        return program
+    found = _FOUND.get((program, path))
+    if found is None:
+        found = shutil.which(program, path=path)
+        if found is None:
+            return program
+        _FOUND[(program, path)] = found
+    return found
 
 
 async def _reader(pipe: IO[bytes]) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:

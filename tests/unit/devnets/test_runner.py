@@ -197,6 +197,22 @@ async def test_missing_executable_exits_127(tmp_path: Path) -> None:
     assert "definitely-not-a-program-xyz" in lines(workload)[0][1]
 
 
+async def test_a_program_is_found_on_the_jobs_own_path(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    program = tools / "greet"
+    program.write_text('#!/bin/sh\necho "hi from $0"\n')
+    program.chmod(0o755)
+    env = {"PATH": f"{tools}:/usr/bin:/bin"}
+    for _ in range(2):  # the second spawn finds it remembered
+        workload = await run(tmp_path, "alpine", ["greet"], env=env)
+        assert await workload.wait() == 0
+        assert lines(workload) == [("stdout", f"hi from {program}")]
+    # Another job's PATH without that directory: the name means nothing there.
+    workload = await run(tmp_path, "alpine", ["greet"], env={"PATH": "/usr/bin:/bin"})
+    assert await workload.wait() == 127
+
+
 async def test_memory_limit_is_enforced_and_reported_as_oom(tmp_path: Path) -> None:
     spec = WorkloadSpec(
         image="python:3.11",
