@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from provider_runtime.driver import Driver
-from provider_runtime.model import Deployment
+from provider_runtime.model import Deployment, DeploymentState
 from provider_runtime.store import DeploymentStore
 from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
@@ -101,12 +101,25 @@ class ClaimLoop:
 
     async def _drive(self, job_id: str, deployment: Deployment) -> None:
         try:
-            await self._driver.drive(deployment)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("deployment.drive_failed", job_id=job_id)
-            await asyncio.sleep(1)  # the next claim round retries from the persisted step
+            try:
+                await self._driver.drive(deployment)
+            except Exception:
+                log.exception("deployment.drive_failed", job_id=job_id)
+                await asyncio.sleep(1)  # the next claim round retries from the persisted step
+            finally:
+                # Before the claim is given back: once it is, a claim round may drive it anew.
+                self._tasks.pop(job_id, None)
+            if deployment.state is not DeploymentState.CLOSED:
+                await self._release(job_id)
         finally:
-            self._tasks.pop(job_id, None)
             self.on_freed()
+
+    async def _release(self, job_id: str) -> None:
+        """Unclaim a deployment whose drive ended early (a failure, a watch that stopped):
+        claims skip rows we hold, so it is taken again from its persisted step. Should this
+        fail, the claim simply lapses after its ttl."""
+        try:
+            await self._store.release_claim(self._owner, job_id)
+        except Exception:
+            stop_if_cancelled()
+            log.warning("claims.release_failed", job_id=job_id, exc_info=True)

@@ -63,7 +63,10 @@ class DeploymentStore:
         """Take up to `limit` open deployments nobody alive drives, oldest first.
 
         The query walks a partial index in order and stops at `limit`, so a backlog of
-        thousands of pending deployments costs nothing per claim.
+        thousands of pending deployments costs nothing per claim. The deployments we drive
+        are the oldest open ones, passed on every walk: a live claim rules them out at once
+        (comparing each with the `driving` list cost more than the rest of the claim), so a
+        drive that ends before `closed` gives its claim back (`release_claim`).
         """
         if limit <= 0:
             return []
@@ -73,8 +76,7 @@ class DeploymentStore:
             WHERE d.job_id IN (
                 SELECT job_id FROM {self._table}
                 WHERE state <> 'closed' AND (NOT $5 OR cancel_requested)
-                  AND (owner IS NULL OR owner = $1 OR owner_until < now())
-                  AND job_id <> ALL($4::text[])
+                  AND (owner IS NULL OR (owner_until < now() AND job_id <> ALL($4::text[])))
                 ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.*
             """,
@@ -85,6 +87,15 @@ class DeploymentStore:
             cancelled_only,
         )
         return [Deployment.from_row(r) for r in rows]
+
+    async def release_claim(self, owner: str, job_id: str) -> None:
+        """Give up our claim on a deployment we stopped driving: anyone may take it now."""
+        await self._pool.execute(
+            f"UPDATE {self._table} SET owner = NULL, owner_until = NULL "
+            "WHERE job_id = $1 AND owner = $2",
+            job_id,
+            owner,
+        )
 
     async def save(self, d: Deployment) -> None:
         """Persist the deployment's step; returns once it is committed."""

@@ -44,3 +44,44 @@ async def _load(pool: asyncpg.Pool, job_id: str) -> Deployment:
     return Deployment.from_row(
         await pool.fetchrow("SELECT * FROM akash.deployments WHERE job_id = $1", job_id)
     )
+
+
+async def test_claims_skip_live_claims_and_take_released_or_lapsed_ones(database_url: str) -> None:
+    pool = await create_pool(database_url)
+    try:
+        store = DeploymentStore(pool, "akash")
+        await store.migrate()
+        ids = ["a-new", "b-ours", "c-theirs", "d-theirs-lapsed", "e-ours-lapsed", "f-closed"]
+        await store.add_many([(i, "tenant", {"image": "alpine"}) for i in ids])
+        claims = {
+            "b-ours": ("me", 60),
+            "c-theirs": ("other", 60),
+            "d-theirs-lapsed": ("other", -1),
+            "e-ours-lapsed": ("me", -1),
+        }
+        for job_id, (owner, seconds) in claims.items():
+            await pool.execute(
+                "UPDATE akash.deployments SET owner = $2, "
+                "owner_until = now() + make_interval(secs => $3) WHERE job_id = $1",
+                job_id,
+                owner,
+                float(seconds),
+            )
+        await pool.execute(
+            "UPDATE akash.deployments SET state = 'closed' WHERE job_id = 'f-closed'"
+        )
+
+        # We still drive e (our renew is late): a lapsed claim of ours is not taken twice.
+        claimed = await store.claim("me", 15, 10, driving=["b-ours", "e-ours-lapsed"])
+        assert sorted(d.job_id for d in claimed) == ["a-new", "d-theirs-lapsed"]
+
+        await store.release_claim("me", "b-ours")  # its drive ended early
+        await store.release_claim("me", "c-theirs")  # not ours to give back: no effect
+        again = await store.claim(
+            "me", 15, 10, driving=["a-new", "d-theirs-lapsed", "e-ours-lapsed"]
+        )
+        assert [d.job_id for d in again] == ["b-ours"]
+        owner = await pool.fetchval("SELECT owner FROM akash.deployments WHERE job_id = 'c-theirs'")
+        assert owner == "other"
+    finally:
+        await pool.close()
