@@ -48,7 +48,7 @@ class SchedulerService:
             self.prices,
             limits,
             s.cancel_timeout,
-            self.relay.wake,
+            self.relay.committed,
             ask_provider,
             s.idempotency_ttl,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -11,7 +13,7 @@ from nats.aio.client import Client as NATS
 
 from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
-from runtime.messaging import BatchPublisher
+from runtime.messaging import BatchPublisher, Outgoing
 
 log = get_logger(__name__)
 
@@ -23,38 +25,68 @@ class OutboxMessage:
     payload: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
+    def outgoing(self) -> Outgoing:
+        return self.subject, self.payload, {**self.headers, "Nats-Msg-Id": self.msg_id}
 
-async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> None:
+
+Committed = list[tuple[int, OutboxMessage]]  # (seq, message) of rows in a committed transaction
+# Rows this old are swept from the table: whoever wrote them is not about to publish them.
+STALE_AFTER_SECONDS = 5.0
+SWEEP_EVERY_SECONDS = 1.0  # at most this long between sweeps, however busy the relay is
+
+
+async def enqueue(conn: asyncpg.Connection, messages: list[OutboxMessage]) -> Committed:
+    """Write the messages in the caller's transaction; their seqs, in the messages' order."""
     if not messages:
-        return
-    await conn.execute(
+        return []
+    rows = await conn.fetch(
         """
         INSERT INTO jobs.outbox (subject, msg_id, payload, headers)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])
+        SELECT s, m, p, h
+        FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) WITH ORDINALITY
+            AS u(s, m, p, h, n)
+        ORDER BY n
+        RETURNING seq
         """,
         [m.subject for m in messages],
         [m.msg_id for m in messages],
         [m.payload for m in messages],
         [m.headers for m in messages],
     )
+    # Rows are inserted, and take their seqs, in `n` order.
+    return list(zip(sorted(r["seq"] for r in rows), messages, strict=True))
 
 
 class OutboxRelay:
-    """Publishes outbox rows in order with `Nats-Msg-Id`, then deletes them.
+    """Publishes outbox rows with `Nats-Msg-Id`, then deletes them.
 
-    A crash between publish and delete re-publishes on restart; JetStream drops the duplicate
-    by its message id, so each transition is published once. Replicas split rows with
-    SKIP LOCKED.
+    A unit of work hands its rows over once committed (`committed`), and they are published
+    at once, in commit order, with no query to find them. The table is swept as well, for
+    rows nobody handed over: written before a crash, or whose publish failed. A sweep takes
+    only rows `STALE_AFTER_SECONDS` old (fresh ones are another replica's to publish), except
+    on start and stop and after `wake()`. A crash between publish and delete re-publishes;
+    JetStream drops the duplicate by its message id, so each transition is published once.
+    Replicas split swept rows with SKIP LOCKED.
     """
 
     def __init__(self, pool: asyncpg.Pool, nc: NATS, batch: int, poll_interval: float) -> None:
         self._pool, self._batch, self._poll = pool, batch, poll_interval
         self._publisher = BatchPublisher(nc)
+        self._handed: deque[tuple[int, OutboxMessage]] = deque()
+        self._sweep_all = True  # the first sweep takes every row: a previous run's leftovers
+        self._swept_at = 0.0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    def committed(self, rows: Committed) -> None:
+        """Rows of a transaction that just committed: publish them now."""
+        self._handed.extend(rows)
+        self._wakeup.set()
+
     def wake(self) -> None:
+        """Sweep every row now, however fresh (rows written by other means)."""
+        self._sweep_all = True
         self._wakeup.set()
 
     def start(self) -> None:
@@ -79,34 +111,56 @@ class OutboxRelay:
                 log.exception("outbox.relay_failed")
                 relayed = 0
                 await asyncio.sleep(self._poll)
-            if relayed >= self._batch or (self._stopping and relayed):
-                continue  # a full round: more rows may be waiting
+            if self._handed or relayed >= self._batch or (self._stopping and relayed):
+                continue  # more is waiting
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
 
     async def relay_once(self) -> int:
+        """Relay one batch: handed-over rows first, the table when a sweep is due."""
+        sweep_due = time.monotonic() - self._swept_at >= SWEEP_EVERY_SECONDS
+        if self._handed and not (sweep_due or self._sweep_all or self._stopping):
+            return await self._relay_handed()
+        return await self._sweep()
+
+    async def _relay_handed(self) -> int:
+        rows = [self._handed.popleft() for _ in range(min(self._batch, len(self._handed)))]
+        # Should this fail, the rows are still in the table: a sweep relays them.
+        await self._publisher.publish([message.outgoing() for _, message in rows])
+        await self._pool.execute(
+            "DELETE FROM jobs.outbox WHERE seq = ANY($1::bigint[])", [seq for seq, _ in rows]
+        )
+        return len(rows)
+
+    async def _sweep(self) -> int:
+        self._swept_at = time.monotonic()
+        every = self._sweep_all or self._stopping
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT seq, subject, msg_id, payload, headers FROM jobs.outbox "
+                "WHERE created_at <= now() - make_interval(secs => $2) "
                 "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
+                0.0 if every else STALE_AFTER_SECONDS,
             )
+            if len(rows) < self._batch:
+                self._sweep_all = False
             if not rows:
                 return 0
             # Pipelined: every publish is sent before any ack is awaited; order is kept.
             await self._publisher.publish(
                 [
-                    (
-                        r["subject"],
-                        bytes(r["payload"]),
-                        {**r["headers"], "Nats-Msg-Id": r["msg_id"]},
-                    )
+                    OutboxMessage(
+                        r["subject"], r["msg_id"], bytes(r["payload"]), r["headers"]
+                    ).outgoing()
                     for r in rows
                 ],
             )
-            await conn.execute(
-                "DELETE FROM jobs.outbox WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
-            )
-            return len(rows)
+            seqs = [r["seq"] for r in rows]
+            await conn.execute("DELETE FROM jobs.outbox WHERE seq = ANY($1::bigint[])", seqs)
+        swept = set(seqs)
+        if self._handed and swept:  # published already: not again from memory
+            self._handed = deque(row for row in self._handed if row[0] not in swept)
+        return len(rows)

@@ -15,6 +15,7 @@ from contracts.job import JobSpec, SpecLimits
 from contracts.reports import CancelWork, JobReport, ReportKind
 from contracts.status import JobEventType, JobStatus, can_transition
 from contracts.timefmt import parse_time, utcnow
+from cortex_scheduler.adapters.outbox import Committed
 from cortex_scheduler.adapters.prices import PriceBook
 from cortex_scheduler.adapters.repository import JobQuery, JobRepository
 from cortex_scheduler.domain import views
@@ -63,7 +64,7 @@ class Scheduler:
         prices: PriceBook,
         limits: SpecLimits,
         cancel_timeout: float,
-        on_commit: Callable[[], None],
+        on_commit: Callable[[Committed], None],
         ask_provider: AskProvider | None = None,
         idempotency_ttl: float = 24 * 3600,
     ) -> None:

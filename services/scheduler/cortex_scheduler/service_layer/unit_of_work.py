@@ -13,7 +13,7 @@ from contracts import subjects
 from contracts.events import envelope, new_event_id
 from contracts.status import JobEventType
 from contracts.timefmt import utcnow
-from cortex_scheduler.adapters.outbox import OutboxMessage, enqueue
+from cortex_scheduler.adapters.outbox import Committed, OutboxMessage, enqueue
 from cortex_scheduler.adapters.repository import JobRepository
 from cortex_scheduler.adapters.resources import (
     BatchRepository,
@@ -31,7 +31,7 @@ from runtime.tracing import TENANT_HEADER, headers_for
 class UnitOfWork:
     """`async with uow:` opens a transaction; `commit()` writes the outbox and commits."""
 
-    def __init__(self, pool: asyncpg.Pool, on_commit: Callable[[], None]) -> None:
+    def __init__(self, pool: asyncpg.Pool, on_commit: Callable[[Committed], None]) -> None:
         self._pool = pool
         self._on_commit = on_commit
         self._conn: Any = None
@@ -78,11 +78,11 @@ class UnitOfWork:
         for batch_id in sorted(self._ended_in_batches):
             await admit(self, batch_id)
         self._ended_in_batches.clear()
-        await enqueue(self._conn, self._messages)
+        committed = await enqueue(self._conn, self._messages)
         await self._tx.commit()
         self._tx = None
-        if self._messages:
-            self._on_commit()
+        if committed:
+            self._on_commit(committed)
 
     def announce(self, job: Job, event: JobEvent, request_id: str | None = None) -> None:
         """Queue the public event `job.<type>` for a recorded job event."""
