@@ -119,14 +119,16 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
 
     async def relay_once(self) -> int:
-        """Relay one batch: handed-over rows first, the table when a sweep is due."""
+        """Relay one batch: of the table when a sweep is due, else of the handed-over rows."""
         sweep_due = time.monotonic() - self._swept_at >= SWEEP_EVERY_SECONDS
-        if self._handed and not (sweep_due or self._sweep_all or self._stopping):
-            return await self._relay_handed()
-        return await self._sweep()
+        if sweep_due or self._sweep_all or self._stopping:
+            return await self._sweep()
+        return await self._relay_handed()
 
     async def _relay_handed(self) -> int:
         rows = [self._handed.popleft() for _ in range(min(self._batch, len(self._handed)))]
+        if not rows:
+            return 0
         # Should this fail, the rows are still in the table: a sweep relays them.
         await self._publisher.publish([message.outgoing() for _, message in rows])
         await self._pool.execute(
