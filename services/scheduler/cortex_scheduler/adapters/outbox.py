@@ -139,6 +139,7 @@ class OutboxRelay:
     async def _sweep(self) -> int:
         self._swept_at = time.monotonic()
         every = self._sweep_all or self._stopping
+        self._sweep_all = False  # before the query: a wake() during it asks for another sweep
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT seq, subject, msg_id, payload, headers FROM jobs.outbox "
@@ -147,8 +148,8 @@ class OutboxRelay:
                 self._batch,
                 0.0 if every else STALE_AFTER_SECONDS,
             )
-            if len(rows) < self._batch:
-                self._sweep_all = False
+            if every and len(rows) == self._batch:
+                self._sweep_all = True  # more rows may be left: the next round sweeps on
             if not rows:
                 return 0
             # Pipelined: every publish is sent before any ack is awaited; order is kept.
