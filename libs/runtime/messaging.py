@@ -197,13 +197,11 @@ class BatchPublisher:
         """Raises PublishFailed unless JetStream stored every message."""
         if not messages:
             return
-        if self._subscription is None:
-            self._inbox = self._nc.new_inbox()
-            self._subscription = await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
+        inbox = await self._ensure_inbox()
         self._next_batch += 1
         batch_id = str(self._next_batch)
         batch = self._pending[batch_id] = _Pending(len(messages))
-        prefix = f"{self._inbox}.{batch_id}."
+        prefix = f"{inbox}.{batch_id}."
         try:
             for index, (subject, payload, headers) in enumerate(messages):
                 await self._nc.publish(subject, payload, reply=f"{prefix}{index}", headers=headers)
@@ -217,6 +215,16 @@ class BatchPublisher:
                 raise PublishFailed(batch.errors[0].decode(errors="replace"))
         finally:
             del self._pending[batch_id]
+
+    async def _ensure_inbox(self) -> str:
+        if self._subscription is None:
+            inbox = self._nc.new_inbox()
+            subscription = await self._nc.subscribe(f"{inbox}.>", cb=self._on_ack)
+            if self._subscription is None:
+                self._inbox, self._subscription = inbox, subscription
+            else:  # a concurrent first publish made one meanwhile
+                await subscription.unsubscribe()
+        return self._inbox
 
     async def _on_ack(self, msg: Msg) -> None:
         batch = self._pending.get(msg.subject.rsplit(".", 2)[-2])
