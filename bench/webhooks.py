@@ -29,7 +29,7 @@ from contracts.timefmt import utcnow
 from embedded.nats import NatsServer
 from embedded.postgres import PostgresServer
 from runtime import codec
-from runtime.messaging import call_rpc, connect, publish_batch
+from runtime.messaging import BatchPublisher, call_rpc, connect
 from runtime.secretbox import generate_key
 from runtime.tracing import TENANT_HEADER
 
@@ -102,6 +102,7 @@ async def run(events: int, rate: float, hang: bool, work: Path) -> dict[str, Any
         tick = 0.01  # publish in small batches every 10 ms to hold the rate
         per_tick = max(1, round(rate * tick))
         published = 0
+        publisher = BatchPublisher(nc)
         while published < events:
             batch = []
             for _ in range(min(per_tick, events - published)):
@@ -110,7 +111,7 @@ async def run(events: int, rate: float, hang: bool, work: Path) -> dict[str, Any
                 payload = codec.dumps(envelope(event_id, "job.completed", utcnow(), data))
                 headers = {"Nats-Msg-Id": event_id, TENANT_HEADER: "bench"}
                 batch.append((subjects.job_event("job_bench", "job.completed"), payload, headers))
-            await publish_batch(nc, batch)
+            await publisher.publish(batch)
             published += len(batch)
             await asyncio.sleep(max(0.0, started + published / rate - time.time()))
         deadline = time.time() + 120
