@@ -21,8 +21,8 @@ async def _kubeevents(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse()
     await ws.prepare(request)
     await ws.send_json({"reason": "Started", "note": request.match_info["dseq"]})
-    async for _ in ws:
-        pass
+    while not ws.closed:  # until the client goes away
+        await ws.receive()
     return ws
 
 
