@@ -4,7 +4,6 @@ once stale (or when woken), each message stored once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -14,16 +13,11 @@ from embedded.nats import NatsServer
 from runtime.database import create_pool
 from runtime.messaging import connect, ensure_streams
 from runtime.migrations import apply_migrations
+from tests.integration.stack import wait_until
 
 
 def _message(n: int) -> OutboxMessage:
     return OutboxMessage(subjects.job_event(f"job-{n}", "created"), f"evt-{n}", b"{}")
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.05)
 
 
 async def test_handed_rows_go_out_at_once_and_leftovers_once_stale_or_woken(
@@ -41,6 +35,9 @@ async def test_handed_rows_go_out_at_once_and_leftovers_once_stale_or_woken(
             count: int = await pool.fetchval("SELECT count(*) FROM jobs.outbox")
             return count
 
+        async def relayed() -> bool:
+            return await rows() == 0
+
         async def stored() -> int:
             return (await js.stream_info(subjects.EVENTS_STREAM)).state.messages
 
@@ -51,7 +48,7 @@ async def test_handed_rows_go_out_at_once_and_leftovers_once_stale_or_woken(
         seqs = [seq for seq, _ in committed]
         assert seqs == sorted(seqs)
         relay.committed(committed)
-        await _until(lambda: _equals(rows, 0))
+        await wait_until(relayed)
         assert await stored() == 5
 
         # Written but never handed over (its writer crashed): fresh, so left alone a while.
@@ -59,14 +56,14 @@ async def test_handed_rows_go_out_at_once_and_leftovers_once_stale_or_woken(
         await asyncio.sleep(1.5)  # more than a sweep period
         assert await rows() == 1
         await pool.execute("UPDATE jobs.outbox SET created_at = now() - interval '1 minute'")
-        await _until(lambda: _equals(rows, 0))
+        await wait_until(relayed)
         assert await stored() == 6
 
         # Woken: swept however fresh; a row relayed twice is stored once.
         await enqueue_alone(pool, _message(7))
         await enqueue_alone(pool, _message(1))
         relay.wake()
-        await _until(lambda: _equals(rows, 0))
+        await wait_until(relayed)
         assert await stored() == 7
     finally:
         await relay.stop()
@@ -77,7 +74,3 @@ async def test_handed_rows_go_out_at_once_and_leftovers_once_stale_or_woken(
 async def enqueue_alone(pool: asyncpg.Pool, message: OutboxMessage) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await enqueue(conn, [message])
-
-
-async def _equals(read: Callable[[], Awaitable[int]], expected: int) -> bool:
-    return await read() == expected

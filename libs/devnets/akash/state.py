@@ -199,8 +199,9 @@ class Market:
         lease.state = state
         lease.closed_on = height
         lease.reason = reason
-        self._hold(lease.provider, self.get(lease.dseq).group(lease.gseq), -1)
-        for bid in self.get(lease.dseq).bids:
+        deployment = self.get(lease.dseq)
+        self._hold(lease.provider, deployment.group(lease.gseq), -1)
+        for bid in deployment.bids:
             if bid.provider == lease.provider and bid.state == "active":
                 bid.state = "closed"
 
