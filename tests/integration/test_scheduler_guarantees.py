@@ -272,9 +272,16 @@ async def test_a_report_that_cannot_be_applied_does_not_hold_back_its_burst(
 
     with pytest.raises(ValueError):
         await stack.scheduler.scheduler.apply_reports([poison, good])
-    assert await stack.job(job_id) == running, "a failed burst leaves nothing behind"
+    # cost.current grows with the running time, so it is the one field left out.
+    after = await stack.job(job_id)
+    assert _without_accrual(after) == _without_accrual(running), "a failed burst leaves nothing"
 
     await publish_report(stack, job_id, ReportKind.FAILED, msg_id="poison", at="not a time")
     await publish_report(stack, job_id, ReportKind.COMPLETED, msg_id="good", exit_code=0)
     done = await stack.wait_for(job_id, {"completed", "failed"})
     assert done["status"] == "completed" and done["results"]["exitCode"] == 0, done
+
+
+def _without_accrual(job: dict[str, Any]) -> dict[str, Any]:
+    """The job as the API shows it, minus the cost accrued so far."""
+    return {**job, "cost": {**job["cost"], "current": None}}
