@@ -77,6 +77,16 @@ def job_report(network: str, job_id: str, kind: str) -> str:
     return f"cortex.report.{network}.job.{job_id}.{kind}"
 
 
+def report_group(network: str) -> str:
+    """`cortex.report.akash.group`: several jobs' reports in one message (see ReportGroup)."""
+    return f"cortex.report.{network}.group"
+
+
+def is_report_group(subject: str) -> bool:
+    """Whether a REPORTS subject carries a ReportGroup (a single job's ends in `.status`)."""
+    return subject.endswith(".group")
+
+
 def job_event(job_id: str, event_type: str) -> str:
     """`cortex.events.job.job_123.completed` for `job.completed` (`cost_threshold` for
     `job.cost.threshold`: one token, so `cortex.events.job.<id>.*` matches every event)."""

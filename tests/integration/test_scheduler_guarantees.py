@@ -18,7 +18,7 @@ import pytest
 from nats.js.api import PubAck
 
 from contracts import subjects
-from contracts.reports import JobReport, ReportKind
+from contracts.reports import JobReport, ReportGroup, ReportKind
 from contracts.timefmt import format_time, parse_time, utcnow
 from embedded.nats import NatsServer
 from runtime.messaging import call_rpc
@@ -110,7 +110,9 @@ async def test_duplicate_and_out_of_order_reports_are_harmless(stack: Stack) -> 
     assert types(running) == ["created", "scheduled", "started"], running
     billed_by = await lease(stack, job_id)
 
-    # Same dedupe id, new report id: JetStream itself drops it.
+    # A single report sent twice (same dedupe id, new report id): JetStream drops the second.
+    ack = await publish_report(stack, job_id, ReportKind.STARTED)
+    assert not ack.duplicate, ack  # providers send groups, without a dedupe id
     ack = await publish_report(stack, job_id, ReportKind.STARTED)
     assert ack.duplicate, ack
     # A different Nats-Msg-Id gets past JetStream: the transition table must drop it.
@@ -280,6 +282,39 @@ async def test_a_report_that_cannot_be_applied_does_not_hold_back_its_burst(
     await publish_report(stack, job_id, ReportKind.COMPLETED, msg_id="good", exit_code=0)
     done = await stack.wait_for(job_id, {"completed", "failed"})
     assert done["status"] == "completed" and done["results"]["exitCode"] == 0, done
+
+
+async def test_a_report_group_applies_each_report_and_isolates_a_bad_one(stack: Stack) -> None:
+    """Providers send a burst of reports as one message: each report lands; a malformed one
+    is dropped and one that cannot be applied holds back none of its group-mates."""
+    first = (await stack.submit(command=["sleep", "30"]))["id"]
+    second = (await stack.submit(command=["sleep", "30"]))["id"]
+    for job_id in (first, second):
+        await stack.wait_for(job_id, {"running"})
+    at = format_time(utcnow()) or ""
+
+    def item(job_id: str, kind: ReportKind, **fields: Any) -> dict[str, Any]:
+        report = JobReport(job_id=job_id, network=NETWORK, kind=kind, **fields)
+        return report.model_dump(mode="json", by_alias=True)
+
+    group = ReportGroup(
+        reports=[
+            {"jobId": first, "kind": "exploded"},  # malformed: dropped
+            item(first, ReportKind.FAILED, at="not a time"),  # cannot be applied
+            item(first, ReportKind.COMPLETED, at=at, exit_code=0),
+            item(second, ReportKind.COMPLETED, at=at, exit_code=3),
+        ]
+    )
+    await stack.scheduler.js.publish(
+        subjects.report_group(NETWORK), group.model_dump_json(by_alias=True).encode()
+    )
+
+    done = [await stack.wait_for(job_id, TERMINAL) for job_id in (first, second)]
+    assert [(j["status"], j["results"]["exitCode"]) for j in done] == [
+        ("completed", 0),
+        ("completed", 3),
+    ], done
+    assert [ended(j) for j in done] == [["completed"], ["completed"]]
 
 
 def _without_accrual(job: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from contracts import subjects
-from contracts.reports import JobReport
+from contracts.reports import JobReport, ReportGroup
 from cortex_scheduler.service_layer.handlers import Scheduler
 from runtime.consumer import PullConsumer
 from runtime.logging import get_logger
@@ -18,37 +18,58 @@ DURABLE = "scheduler-reports"
 
 def report_consumer(js: JetStreamContext, scheduler: Scheduler, batch: int) -> PullConsumer:
     async def apply(messages: list[Msg]) -> None:
-        parsed: list[tuple[Msg, JobReport]] = []
+        parsed: list[tuple[Msg, list[JobReport]]] = []
         for msg in messages:
-            try:
-                parsed.append((msg, JobReport.model_validate_json(msg.data)))
-            except ValueError:
-                log.error("reports.malformed", subject=msg.subject)
+            reports = _reports_in(msg)
+            if reports:
+                parsed.append((msg, reports))
+            else:
                 await msg.term()
         if not parsed:
             return
         try:
-            await scheduler.apply_reports([report for _, report in parsed])
+            await scheduler.apply_reports([report for _, reports in parsed for report in reports])
         except Exception:
             # One report (or a lock conflict) spoiled the burst: apply them one by one, so
             # only what really fails waits for redelivery.
-            log.warning("reports.burst_failed", reports=len(parsed), exc_info=True)
+            log.warning("reports.burst_failed", messages=len(parsed), exc_info=True)
             await apply_one_by_one(parsed)
             return
         for msg, _ in parsed:
             await msg.ack()
 
-    async def apply_one_by_one(parsed: list[tuple[Msg, JobReport]]) -> None:
-        for msg, report in parsed:
+    async def apply_one_by_one(parsed: list[tuple[Msg, list[JobReport]]]) -> None:
+        for msg, reports in parsed:
             bind_from_headers(msg.headers)
-            try:
-                await scheduler.apply_report(report)
-            except Exception:
-                log.exception("reports.apply_failed", job_id=report.job_id)
+            failed = False
+            for report in reports:
+                try:
+                    await scheduler.apply_report(report)
+                except Exception:
+                    log.exception("reports.apply_failed", job_id=report.job_id)
+                    failed = True
+            if failed:
+                # Its group-mates are applied; redelivered, they are repeats the transition
+                # table drops, and only the failed report is tried again.
                 await msg.nak(delay=1)
-                continue
-            await msg.ack()
+            else:
+                await msg.ack()
 
     return PullConsumer(
         js, subjects.REPORTS_STREAM, subjects.REPORTS_SUBJECTS, DURABLE, apply, batch
     )
+
+
+def _reports_in(msg: Msg) -> list[JobReport]:
+    """A group's well-formed reports, or a single report (the form before groups); malformed
+    ones are logged and dropped: no redelivery can mend them."""
+    try:
+        if subjects.is_report_group(msg.subject):
+            reports, malformed = ReportGroup.model_validate_json(msg.data).parse_items()
+        else:
+            reports, malformed = [JobReport.model_validate_json(msg.data)], 0
+    except ValueError:
+        reports, malformed = [], 1
+    if malformed:
+        log.error("reports.malformed", subject=msg.subject, malformed=malformed)
+    return reports
