@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
 import structlog
 
-from contracts.job import JobSpec
 from contracts.reports import ReportKind
 from provider_runtime.model import Deployment, DeploymentState, Outcome
 from provider_runtime.network import Network, Refused, Started
@@ -45,10 +43,14 @@ class Driver:
         self.network, self.store, self.reporter = network, store, reporter
         self.telemetry = telemetry  # None: the adapter cannot read logs and usage
         self._cancelled: dict[str, asyncio.Event] = {}
+        self._steps: dict[str, asyncio.Task[None]] = {}  # each drive's step in progress
 
     def cancel(self, job_id: str) -> None:
         """Tell a running drive() of this job to release it now."""
         self._cancelled.setdefault(job_id, asyncio.Event()).set()
+        step = self._steps.get(job_id)
+        if step is not None:
+            step.cancel()
 
     async def drive(self, d: Deployment) -> None:
         structlog.contextvars.bind_contextvars(job_id=d.job_id)  # this task's own context
@@ -65,37 +67,36 @@ class Driver:
     async def _advance(self, d: Deployment, flag: asyncio.Event) -> None:
         try:
             if d.state in (S.NEW, S.DEPLOYING):
-                await self._until_cancelled(self._deploy(d), flag)
+                await self._until_cancelled(d.job_id, self._deploy(d), flag)
             if d.state in (S.PLACED, S.RUNNING):
-                await self._until_cancelled(self._watch(d), flag)
+                await self._until_cancelled(d.job_id, self._watch(d), flag)
         except CancelRequested:
             _, reason = await self.store.cancel_flag(d.job_id)
             await self._decide(d, Outcome("released", reason or "cancelled"))
         if d.state is S.FINISHING:
             await self._finish(d)
 
-    async def _until_cancelled(self, step: Coroutine[Any, Any, None], flag: asyncio.Event) -> None:
+    async def _until_cancelled(
+        self, job_id: str, step: Coroutine[Any, Any, None], flag: asyncio.Event
+    ) -> None:
         """Run `step`; a cancel interrupts it at once (adapters save before billed calls)."""
         if flag.is_set():
             step.close()
             raise CancelRequested
-        task = asyncio.ensure_future(step)
-        waiter = asyncio.ensure_future(flag.wait())
+        task = self._steps[job_id] = asyncio.ensure_future(step)
         try:
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            await task  # if this drive is stopped (shutdown, handover), so is the step
+        except asyncio.CancelledError:
+            drive = asyncio.current_task()
+            stopped = drive is not None and drive.cancelling() > 0
+            if task.cancelled() and flag.is_set() and not stopped:
+                raise CancelRequested from None
+            raise  # stopped: whoever drives it next resumes from the saved step
         finally:
-            waiter.cancel()
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                if flag.is_set():  # else we were stopped (shutdown, handover): resume later
-                    raise CancelRequested
-        task.result()
+            self._steps.pop(job_id, None)
 
     async def _deploy(self, d: Deployment) -> None:
-        assert d.spec is not None
-        refusal = self.network.unsupported(JobSpec.model_validate(d.spec))
+        refusal = self.network.unsupported(d.job_spec())
         if refusal:
             await self._decide(d, Outcome("failed", refusal))
             return

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from contracts.job import JobSpec
 from contracts.timefmt import format_time, parse_time
 
 
@@ -58,6 +59,14 @@ class Deployment:
     outcome: Outcome | None = None
     cancel_requested: bool = False
     cancel_reason: str | None = None
+    _job_spec: JobSpec | None = field(default=None, init=False, repr=False, compare=False)
+
+    def job_spec(self) -> JobSpec:
+        """`spec` validated, once per drive (the driver and the adapter both read it)."""
+        if self._job_spec is None:
+            assert self.spec is not None, "a deployment to deploy has a spec"
+            self._job_spec = JobSpec.model_validate(self.spec)
+        return self._job_spec
 
     @classmethod
     def from_row(cls, row: Any) -> Deployment:

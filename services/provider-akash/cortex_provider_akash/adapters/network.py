@@ -96,8 +96,7 @@ class AkashNetwork:
 
     async def _create(self, d: Deployment, h: AkashHandle, save: SaveHandle) -> bool:
         """Create the deployment once; False when an earlier attempt's was found instead."""
-        assert d.spec is not None
-        spec = JobSpec.model_validate(d.spec)
+        spec = d.job_spec()
         document = sdl.cached_sdl(
             spec.model_dump_json(), self.s.akash_max_price, self.s.akash_denom
         )

@@ -100,8 +100,7 @@ class GolemNetwork:
     # --- deploy: allocation → demand → offers → agreement → activity → exe-script ---
 
     async def deploy(self, d: Deployment, save: SaveHandle) -> Placement:
-        assert d.spec is not None
-        spec = JobSpec.model_validate(d.spec)
+        spec = d.job_spec()
         h = GolemHandle.of(d.handle)
 
         async def persist() -> None:

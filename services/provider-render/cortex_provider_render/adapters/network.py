@@ -72,8 +72,7 @@ class RenderNetwork:
     # --- deploy: base service (once) → live → suspended → one-off job → an instance runs it ---
 
     async def deploy(self, d: Deployment, save: SaveHandle) -> Placement:
-        assert d.spec is not None
-        spec = JobSpec.model_validate(d.spec)
+        spec = d.job_spec()
         plan = smallest_plan(spec, self.types)
         assert plan is not None  # unsupported() refused the job otherwise
         h = RenderHandle.of(d.handle)
