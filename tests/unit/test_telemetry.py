@@ -53,7 +53,20 @@ def test_bad_log_parameters_name_the_parameter(query: dict[str, str], field: str
 
 def test_log_parameters_combine() -> None:
     params = log_params({"tail": "5", "since": "2025-07-10T12:00:00+02:00", "follow": "true"})
-    assert (params.tail, params.since, params.follow) == (5, "2025-07-10T10:00:00Z", True)
+    assert (params.tail, params.since, params.follow) == (5, "2025-07-10T10:00:00.000000Z", True)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("2026-11-29T14:12:06.348451Z", "2026-11-29T14:12:06.348451Z"),
+        ("2026-11-29T14:12:06.000451Z", "2026-11-29T14:12:06.000451Z"),
+        ("2026-11-29T15:12:06+01:00", "2026-11-29T14:12:06.000000Z"),
+    ],
+)
+def test_since_keeps_microseconds_like_the_lines_it_selects(given: str, kept: str) -> None:
+    """Lines carry microseconds; a `since` cut to milliseconds let in earlier lines."""
+    assert log_params({"since": given}).since == kept
 
 
 def test_render_system_lines_are_told_apart_from_the_workload() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from contracts import subjects
-from contracts.timefmt import format_time, parse_time
+from contracts.telemetry import record_time
+from contracts.timefmt import parse_time
 from cortex_gateway.context import GatewayContext, require
 from cortex_gateway.follow import Event, Follower, sse_event
 from cortex_gateway.responses import ok, validation
@@ -48,7 +49,8 @@ def log_params(params: Any) -> LogParams:
     since = None
     if "since" in params:
         try:
-            since = format_time(parse_time(params["since"]))
+            # Microseconds, as log lines carry them: lines of one millisecond stay apart.
+            since = record_time(parse_time(params["since"]))
         except ValueError:
             raise validation(
                 "since must be an ISO-8601 time such as 2025-07-10T12:00:00Z", "since", "iso_time"
