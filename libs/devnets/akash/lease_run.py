@@ -86,6 +86,11 @@ class LeaseRun:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.events.close()
 
+    @property
+    def work_dirs(self) -> list[Path]:
+        """Each service's working directory."""
+        return [workload.spec.workdir for workload in self.workloads.values()]
+
     def ready(self, service: str) -> int:
         """Ready replicas of a service (0 or 1)."""
         return 1 if self.workloads[service].state == "running" else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+import shutil
 import statistics
 import time
 from collections.abc import Coroutine
@@ -21,6 +22,7 @@ from devnets.akash.tokens import TokenSigner
 
 GENESIS_HEIGHT = 21_000_000
 MIN_TICK_SECONDS = 0.05  # with heavy acceleration several blocks settle per tick
+JANITOR_SECONDS = 5.0  # how often stopped runs' directories and old deployments go
 MICRO = Decimal(1_000_000)
 HOURS_PER_MONTH = 730.5
 
@@ -55,12 +57,14 @@ class AkashNetwork:
         self.base_url = ""  # set once the HTTP server knows its port
         self._providers = {p.address: p for p in settings.providers}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._leftover_dirs: list[Path] = []  # of stopped runs, removed by the janitor
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the block clock."""
+        """Start the block clock and the janitor."""
         self._spawn(self._clock_loop())
+        self._spawn(self._janitor_loop())
 
     async def shutdown(self) -> None:
         """Cancel timers and stop every workload."""
@@ -259,8 +263,26 @@ class AkashNetwork:
         run.start()
 
     async def _stop_runs(self, leases: list[Lease]) -> None:
+        """Stop the leases' workloads and forget their runs: a closed lease serves nothing."""
         runs = [self.runs[lease.key] for lease in leases if lease.key in self.runs]
         await asyncio.gather(*(run.stop() for run in runs))
+        for run in runs:
+            if self.runs.get(run.key) is run:
+                del self.runs[run.key]
+                self._leftover_dirs += run.work_dirs
+
+    async def _janitor_loop(self) -> None:
+        while True:
+            await asyncio.sleep(JANITOR_SECONDS)
+            await self.clean_up()
+
+    async def clean_up(self) -> None:
+        """Remove stopped runs' directories (in a thread: a workload may leave many files)
+        and forget deployments closed longer ago than the retention keeps."""
+        dirs, self._leftover_dirs = self._leftover_dirs, []
+        if dirs:
+            await asyncio.to_thread(_remove_dirs, dirs)
+        self.market.forget_closed(self.settings.closed_retention)
 
     async def _clock_loop(self) -> None:
         while True:
@@ -307,3 +329,8 @@ class AkashNetwork:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _remove_dirs(dirs: list[Path]) -> None:
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)

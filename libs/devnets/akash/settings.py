@@ -87,6 +87,10 @@ class AkashDevnetSettings(BaseModel):
     stop_grace_seconds: float = 3.0
     jwt_secret: str | None = None  # None = random per run
     random_seed: int | None = None  # for apiErrorRate / rateLimitRate draws
+    # Closed deployments stay queryable, the most recent this many (the chain keeps them
+    # all; an emulator running for days must not). A closed lease's run, its logs and its
+    # workload directories go at once, as a provider drops a closed lease's pods.
+    closed_retention: int = Field(default=10_000, ge=0)
 
     @property
     def real_block_seconds(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -132,6 +133,8 @@ class Market:
     # provider → (CPU millicores, memory, storage) its active leases hold: a bid checks
     # capacity in constant time instead of walking every open deployment.
     _held: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)
+    # Closed dseqs in the order they closed: the oldest are forgotten first.
+    _closed: dict[int, None] = field(default_factory=dict, repr=False)
 
     def create(
         self,
@@ -218,7 +221,16 @@ class Market:
         deployment.state = "closed"
         deployment.escrow.state = "closed"
         self._open.pop(deployment.dseq, None)
+        self._closed[deployment.dseq] = None
         return ended
+
+    def forget_closed(self, keep: int) -> int:
+        """Drop all but the `keep` most recently closed deployments; returns how many went."""
+        excess = len(self._closed) - keep
+        for dseq in list(itertools.islice(self._closed, max(0, excess))):
+            del self._closed[dseq]
+            self.deployments.pop(dseq, None)
+        return max(0, excess)
 
     def settle(self, height: int, top_up: Decimal | None) -> list[Lease]:
         """Pay every active lease up to `height`; returns leases whose escrow ran dry.

@@ -478,3 +478,41 @@ async def test_command_line_entry_point_serves_and_stops_cleanly(tmp_path: Any) 
     await assert_cli_serves_and_stops(
         "akash", "--api-key", "/v1/deployments", {"x-api-key": "k1"}, tmp_path
     )
+
+
+async def test_closed_leases_leave_no_run_and_old_deployments_are_forgotten(
+    tmp_path: Any,
+) -> None:
+    """A long-running devnet does not grow with every job it served: a closed lease's run and
+    workload directory go, and only the most recent closed deployments stay queryable."""
+    settings = AkashDevnetSettings(
+        zero_delay=True, stop_grace_seconds=1, work_dir=tmp_path, closed_retention=1
+    )
+    net = await start_akash_devnet(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, net)
+            dseqs = []
+            for _ in range(2):
+                dseq = await client.deploy(command=["sh", "-c", "echo x > out.txt; sleep 60"])
+                await client.lease(dseq)
+                dseqs.append(dseq)
+            workdirs = [tmp_path / f"{dseq}-1-1-app" for dseq in dseqs]
+
+            async def written() -> bool:
+                return all((w / "out.txt").exists() for w in workdirs)
+
+            await eventually(written)
+            assert len(net.network.runs) == 2
+            for dseq in dseqs:
+                await client.ok("DELETE", f"/v1/deployments/{dseq}")
+            assert net.network.runs == {}
+
+            await net.network.clean_up()
+            assert not any(w.exists() for w in workdirs)
+            status, _ = await client.call("GET", f"/v1/deployments/{dseqs[0]}")
+            assert status == 404, "the older closed deployment is forgotten"
+            kept = await client.ok("GET", f"/v1/deployments/{dseqs[1]}")
+            assert kept["deployment"]["state"] == "closed"
+    finally:
+        await net.stop()
