@@ -184,32 +184,31 @@ class AkashNetwork:
         h = AkashHandle.of(d.handle)
         assert h.dseq is not None and h.provider is not None
         host, token = await self._gateway_access(h.provider)
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[Observation] = asyncio.Queue()
         follower = asyncio.get_running_loop().create_task(self._follow(host, token, h, queue))
         try:
             while True:
                 try:
                     # A timeout scope, not wait_for: no task per event.
                     async with asyncio.timeout(self.s.akash_status_interval):
-                        event = await queue.get()
+                        observation = await queue.get()
                 except TimeoutError:
                     lost = await self._lease_lost(h.dseq)
                     if lost:
                         yield Outcome("failed", f"lease lost: {lost}")
                         return
                     continue
-                observation = _observe(event)
-                if observation is not None:
-                    yield observation
-                    if isinstance(observation, Outcome):
-                        return
+                yield observation
+                if isinstance(observation, Outcome):
+                    return
         finally:
             follower.cancel()
 
     async def _follow(
-        self, host: str, token: str, h: AkashHandle, queue: asyncio.Queue[dict[str, Any]]
+        self, host: str, token: str, h: AkashHandle, queue: asyncio.Queue[Observation]
     ) -> None:
-        """Feed kubeevents into `queue`, reconnecting; replays are harmless (reports dedupe)."""
+        """Feed what kubeevents mean for the job into `queue` (most mean nothing: scheduled,
+        pulling, created…), reconnecting; replays are harmless (reports dedupe)."""
         assert h.dseq is not None and h.gseq is not None and h.oseq is not None
         assert self._session is not None
         gateway = LeaseGateway(self._session)
@@ -218,7 +217,9 @@ class AkashNetwork:
             try:
                 async for event in gateway.kubeevents(host, token, h.dseq, h.gseq, h.oseq):
                     attempt = 0
-                    await queue.put(event)
+                    observation = _observe(event)
+                    if observation is not None:
+                        queue.put_nowait(observation)  # unbounded: never waits
             except Exception as exc:
                 stop_if_cancelled()
                 log.info("akash.kubeevents_reconnect", error=str(exc))
