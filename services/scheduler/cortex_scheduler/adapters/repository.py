@@ -20,10 +20,40 @@ SORT_COLUMNS = {
 }
 
 
-# The spec ($3) is written only when it changed (NULL keeps it): most saves are a status
-# change, and rewriting the spec's JSON each time cost both sides more than the rest.
-_UPDATE = "UPDATE jobs.jobs SET status = $2, spec = COALESCE($3, spec), {} WHERE id = $1".format(
-    ", ".join(f"{c} = ${i + 4}" for i, c in enumerate(MUTABLE_COLUMNS))
+# PostgreSQL types of the columns a save writes (arrays of them are unnested below).
+_SAVED_TYPES = {
+    "id": "text",
+    "status": "text",
+    "spec": "jsonb",
+    "reason": "text",
+    "exit_code": "int4",
+    "projected_cost_usd": "float8",
+    "hourly_rate_usd": "float8",
+    "billing_started_at": "timestamptz",
+    "scheduled_at": "timestamptz",
+    "started_at": "timestamptz",
+    "deadline_at": "timestamptz",
+    "ended_at": "timestamptz",
+    "cancel_requested_at": "timestamptz",
+    "cost_threshold_sent": "float8",
+    "version": "int4",
+    "batch_id": "text",
+    "batch_seq": "int4",
+    "template_id": "text",
+    "schedule_id": "text",
+    "released_at": "timestamptz",
+}
+assert set(_SAVED_TYPES) == {"id", "status", "spec", *MUTABLE_COLUMNS}, "a column without a type"
+_SAVED = ("id", "status", "spec", *MUTABLE_COLUMNS)
+# One statement for all jobs of a unit of work (executing it once per job cost PostgreSQL an
+# executor start each). The spec is written only when it changed (NULL keeps it): most saves
+# are a status change, and rewriting the spec's JSON each time cost more than the rest.
+_UPDATE = (
+    "UPDATE jobs.jobs AS j SET status = u.status, spec = COALESCE(u.spec, j.spec), "
+    + ", ".join(f"{c} = u.{c}" for c in MUTABLE_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(f"${i + 1}::{_SAVED_TYPES[c]}[]" for i, c in enumerate(_SAVED))
+    + f") AS u({', '.join(_SAVED)}) WHERE j.id = u.id"
 )
 
 
@@ -108,21 +138,20 @@ class JobRepository:
         return {row["id"]: Job.from_row(row) for row in rows}
 
     async def save_many(self, jobs: list[Job]) -> None:
-        """`save` for several jobs: the updates go in one pipelined round trip."""
+        """`save` for several jobs, in one statement (each job appears once)."""
         if not jobs:
             return
-        await self.conn.executemany(
-            _UPDATE,
-            [
-                (
-                    j.id,
-                    j.status.value,
-                    j.spec if j.spec_changed else None,
-                    *(getattr(j, c) for c in MUTABLE_COLUMNS),
-                )
-                for j in jobs
-            ],
-        )
+        assert len({j.id for j in jobs}) == len(jobs), "one row per job: the update joins on id"
+        rows = [
+            (
+                j.id,
+                j.status.value,
+                j.spec if j.spec_changed else None,
+                *(getattr(j, c) for c in MUTABLE_COLUMNS),
+            )
+            for j in jobs
+        ]
+        await self.conn.execute(_UPDATE, *(list(column) for column in zip(*rows, strict=True)))
         await self.add_events([e for j in jobs for e in j.events])
         for job in jobs:
             job.events.clear()
