@@ -233,10 +233,15 @@ class Workload:
             await asyncio.wait_for(asyncio.shield(asyncio.gather(*readers)), PIPE_RELEASE_SECONDS)
         except TimeoutError:
             # A child escaped the process group (setsid) and still holds our pipes.
-            for stream, transport in pipes:
+            for stream, _ in pipes:
                 stream.feed_eof()
-                transport.close()
             await asyncio.gather(*readers)
+        finally:
+            # uvloop leaves a pipe open at EOF until its transport is closed (which closes
+            # the file object too): unclosed, every workload kept two fds, and once garbage
+            # collected the file object closed its fd number again, by then someone's socket.
+            for _, transport in pipes:
+                transport.close()
         code = 128 - returncode if returncode < 0 else returncode
         self.oom_killed = self._looks_oom(returncode)
         self._finish(code, failed=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
+import uvloop
 
 from devnets.feed import Feed
 from devnets.runner import ImagePullError, LogLine, PortSpec, Workload, WorkloadSpec
@@ -254,3 +255,25 @@ async def _get_when_up(url: str, timeout: float = 10.0) -> str:
                     return await response.text()
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
+
+
+def test_an_ended_workload_holds_no_file_descriptor(tmp_path: Path) -> None:
+    """Under uvloop (the devnets' loop) a pipe stays open at EOF until its transport is
+    closed: a devnet that ran ten thousand jobs ran out of descriptors."""
+
+    async def scenario() -> tuple[int, int]:
+        await run(tmp_path, "alpine:3.20", ["true"])  # first use: imports, loop internals
+        await asyncio.sleep(0.05)
+        before = psutil.Process().num_fds()
+        ended = []  # kept: their pipes must be closed by then, not when collected
+        for n in range(20):
+            spec = WorkloadSpec(image="alpine:3.20", command=["true"], workdir=tmp_path / str(n))
+            workload = Workload(spec)
+            await workload.start()
+            assert await workload.wait() == 0
+            ended.append(workload)
+        await asyncio.sleep(0.05)
+        return before, psutil.Process().num_fds()
+
+    before, after = uvloop.run(scenario())
+    assert after <= before + 2, f"{after - before} descriptors left behind by 20 workloads"
