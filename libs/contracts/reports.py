@@ -70,8 +70,8 @@ class ReportGroup(_Message):
 
     reports: list[dict[str, Any]]
 
-    @classmethod
-    def of(cls, reports: list[JobReport]) -> bytes:
+    @staticmethod
+    def encode(reports: list[JobReport]) -> bytes:
         """The message body for `reports`, without re-validating each."""
         items = b",".join(r.model_dump_json(by_alias=True).encode() for r in reports)
         return b'{"reports":[' + items + b"]}"

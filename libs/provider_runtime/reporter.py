@@ -59,7 +59,7 @@ class Reporter:
         """No `Nats-Msg-Id`: a retried report may ride in a different group, so JetStream
         could not tell; the scheduler's transition table drops repeats instead."""
         messages: list[Outgoing] = [
-            (self._subject, ReportGroup.of(reports[i : i + MAX_GROUP]), {})
+            (self._subject, ReportGroup.encode(reports[i : i + MAX_GROUP]), {})
             for i in range(0, len(reports), MAX_GROUP)
         ]
         await self._publisher.publish(messages)

@@ -12,7 +12,7 @@ def report(job_id: str, kind: ReportKind) -> JobReport:
 def test_a_group_carries_its_reports_in_order() -> None:
     sent = [report("job_a", ReportKind.SCHEDULED), report("job_b", ReportKind.COMPLETED)]
     sent[1].exit_code = 3
-    reports, malformed = ReportGroup.model_validate_json(ReportGroup.of(sent)).parse_items()
+    reports, malformed = ReportGroup.model_validate_json(ReportGroup.encode(sent)).parse_items()
     assert (reports, malformed) == (sent, 0)
 
 

@@ -224,13 +224,12 @@ class Market:
         self._closed[deployment.dseq] = None
         return ended
 
-    def forget_closed(self, keep: int) -> int:
-        """Drop all but the `keep` most recently closed deployments; returns how many went."""
+    def forget_closed(self, keep: int) -> None:
+        """Drop all but the `keep` most recently closed deployments."""
         excess = len(self._closed) - keep
         for dseq in list(itertools.islice(self._closed, max(0, excess))):
             del self._closed[dseq]
             self.deployments.pop(dseq, None)
-        return max(0, excess)
 
     def settle(self, height: int, top_up: Decimal | None) -> list[Lease]:
         """Pay every active lease up to `height`; returns leases whose escrow ran dry.
