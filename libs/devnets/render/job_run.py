@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,6 +132,10 @@ class JobRun:
         code = await workload.wait()
         await forward
         self._end(self._outcome(code), code)
+        # The instance is gone: its filesystem with it, and its lines live on in the
+        # platform's (bounded) log store, so the ended job keeps no copy of its own.
+        self.workload = None
+        await asyncio.to_thread(shutil.rmtree, workload.spec.workdir, ignore_errors=True)
 
     async def _forward(self, workload: Workload) -> None:
         async for line in workload.follow():

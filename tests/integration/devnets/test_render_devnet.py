@@ -169,6 +169,23 @@ async def test_succeeded_job_sees_env_vars_and_is_billed_at_its_plan(client: Cli
     await client.ok("DELETE", f"/services/{service_id}")
 
 
+async def test_an_ended_job_keeps_its_record_and_logs_but_not_its_instance(
+    client: Client, devnet: RenderDevnet
+) -> None:
+    """A long-running devnet does not grow with every job: the instance's files and the
+    process's own copy of its output go; the job and its lines stay readable."""
+    service_id = await client.live_service()
+    job = await client.job(service_id, "echo kept > out.txt; cat out.txt")
+    run = devnet.platform.runs[job["id"]]
+    await asyncio.wait_for(run.done.wait(), 10)
+
+    assert (await client.job_in(job, "succeeded", "failed"))["status"] == "succeeded"
+    assert await client.messages(job["id"]) == ["kept", EXIT_LINE.format(0)]
+    assert run.workload is None
+    assert not (devnet.platform.work_dir / job["id"]).exists()
+    await client.ok("DELETE", f"/services/{service_id}")
+
+
 async def test_logs_page_by_time_window(client: Client) -> None:
     service_id = await client.live_service()
     job = await client.job(service_id, "for i in 1 2 3 4 5; do echo line-$i; done")
