@@ -104,16 +104,13 @@ class DeploymentStore:
     async def _save_many(self, rows: list[tuple[Any, ...]]) -> None:
         # A save whose driver was interrupted can share a group with that driver's next
         # save: the later one wins. Rows are locked in job id order (no deadlocks).
-        # One statement for the group: executing the update once per row cost PostgreSQL
-        # an executor start per row.
+        # Row by row in job id order, not one `UPDATE … FROM unnest`: a join locks rows in
+        # whatever order its plan reads them, and deadlocked with `renew` (decision 65).
         latest = {row[0]: row for row in rows}
-        ordered = [latest[job_id] for job_id in sorted(latest)]
-        await self._pool.execute(
-            f"UPDATE {self._table} AS d SET state = u.state, handle = u.handle, "
-            "hourly_rate_usd = u.rate, outcome = u.outcome, updated_at = now() "
-            "FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::float8[], $5::jsonb[]) "
-            "AS u(job_id, state, handle, rate, outcome) WHERE d.job_id = u.job_id",
-            *(list(column) for column in zip(*ordered, strict=True)),
+        await self._pool.executemany(
+            f"UPDATE {self._table} SET state = $2, handle = $3, hourly_rate_usd = $4, "
+            "outcome = $5, updated_at = now() WHERE job_id = $1",
+            [latest[job_id] for job_id in sorted(latest)],
         )
 
     async def get(self, job_id: str) -> Deployment | None:

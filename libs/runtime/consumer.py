@@ -79,4 +79,10 @@ class PullConsumer:
                 log.exception("consumer.fetch_failed", durable=self._durable)
                 await asyncio.sleep(0.5)
                 continue
-            await self._handle(messages)
+            try:
+                await self._handle(messages)
+            except Exception:
+                # Whatever it left unacked comes back after the ack wait; the consumer must
+                # live on (an uncaught error here ended it, silently, until shutdown).
+                log.exception("consumer.handler_failed", durable=self._durable)
+                await asyncio.sleep(0.5)
