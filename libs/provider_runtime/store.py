@@ -103,9 +103,8 @@ class DeploymentStore:
 
     async def _save_many(self, rows: list[tuple[Any, ...]]) -> None:
         # A save whose driver was interrupted can share a group with that driver's next
-        # save: the later one wins. Rows are locked in job id order (no deadlocks).
-        # Row by row in job id order, not one `UPDATE … FROM unnest`: a join locks rows in
-        # whatever order its plan reads them, and deadlocked with `renew` (decision 65).
+        # save: the later one wins. Row by row in job id order, as `renew` locks them (one
+        # `UPDATE … FROM unnest` locked in plan order and deadlocked with it: decision 65).
         latest = {row[0]: row for row in rows}
         await self._pool.executemany(
             f"UPDATE {self._table} SET state = $2, handle = $3, hourly_rate_usd = $4, "
