@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 # Start order matters only for speed: each service waits for what it needs anyway.
 SERVICES = [
@@ -31,17 +30,19 @@ def enabled_services() -> list[str]:
     return [s.strip() for s in override.split(",") if s.strip()]
 
 
-DevnetArgv = Callable[[int, str, Path], list[str]]
+DevnetArgv = Callable[[int, str], list[str]]
 
 
 def _devnet_argv(module: str, key_flag: str) -> DevnetArgv:
-    """`python -m devnets.<network> --port P <key flag> K --work-dir D [--zero-delay]`."""
+    """`python -m devnets.<network> --port P <key flag> K [--zero-delay]`; no `--work-dir`:
+    the devnet makes its workloads' scratch dir itself (RAM-backed when there is room) and
+    removes it when it stops (decision 67)."""
 
-    def argv(port: int, key: str, work_dir: Path) -> list[str]:
+    def argv(port: int, key: str) -> list[str]:
         args = [
             sys.executable, "-m", module,
             "--host", "127.0.0.1", "--port", str(port),
-            key_flag, key, "--work-dir", str(work_dir),
+            key_flag, key,
         ]  # fmt: skip
         if os.environ.get("CORTEX_DEVNET_ZERO_DELAY", "").lower() in ("1", "true", "yes"):
             args.append("--zero-delay")

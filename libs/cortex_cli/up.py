@@ -124,7 +124,7 @@ def _start_servers(data_dir: Path) -> tuple[NatsServer, PostgresServer]:
 
 async def _start_devnet(name: str, data_dir: Path) -> Devnet:
     port, api_key = free_port(), secrets.token_hex(16)  # hex: never starts with "-"
-    argv = DEVNETS[name](port, api_key, data_dir / "devnets" / name)
+    argv = DEVNETS[name](port, api_key)
     log = data_dir / "logs" / f"devnet-{name}.log"
     process = Supervised(f"devnet-{name}", argv, dict(os.environ), log)
     await process.start()

@@ -8,13 +8,14 @@ import gc
 import shutil
 import signal
 import socket
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 import uvloop
 from aiohttp import web
+
+from devnets.scratch import make_scratch_dir
 
 SettingsT = TypeVar("SettingsT")
 
@@ -28,9 +29,9 @@ class RunningDevnet(Protocol):
     async def stop(self) -> None: ...
 
 
-def work_dir_or_temp(work_dir: Path | None, prefix: str) -> tuple[Path, Path | None]:
-    """The work dir to use, and the temp dir made for it (None when `work_dir` was given)."""
-    temp_dir = None if work_dir else Path(tempfile.mkdtemp(prefix=prefix))
+def work_dir_or_temp(work_dir: Path | None, name: str) -> tuple[Path, Path | None]:
+    """The work dir to use, and the scratch dir made for it (None when `work_dir` was given)."""
+    temp_dir = None if work_dir else make_scratch_dir(name)
     chosen = work_dir or temp_dir
     assert chosen is not None
     return chosen, temp_dir

@@ -50,7 +50,7 @@ class AkashDevnet:
 async def start_akash_devnet(settings: AkashDevnetSettings | None = None) -> AkashDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or AkashDevnetSettings()
-    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "akash-devnet-")
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "akash")
     network = AkashNetwork(settings, work_dir)
     app = build_app(network, settings.random_seed)
     runner, url = await serve_app(app, settings.host, settings.port)

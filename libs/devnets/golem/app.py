@@ -55,7 +55,7 @@ class GolemDevnet:
 async def start_golem_devnet(settings: GolemDevnetSettings | None = None) -> GolemDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or GolemDevnetSettings()
-    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "golem-devnet-")
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "golem")
     network = GolemNetwork(settings, work_dir)
     runner, url = await serve_app(build_app(network), settings.host, settings.port)
     network.start()

@@ -52,7 +52,7 @@ class RenderDevnet:
 async def start_render_devnet(settings: RenderDevnetSettings | None = None) -> RenderDevnet:
     """Start the devnet in this event loop; port 0 picks a free port (see `.url`)."""
     settings = settings or RenderDevnetSettings()
-    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "render-devnet-")
+    work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "render")
     platform = RenderPlatform(settings, work_dir)
     runner, url = await serve_app(
         build_app(platform, settings.random_seed), settings.host, settings.port
