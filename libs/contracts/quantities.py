@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,7 @@ class QuantityError(ValueError):
     """A quantity string that is not a positive Kubernetes-style size."""
 
 
+@functools.lru_cache(maxsize=4096)  # specs repeat a handful of sizes; parsing is Decimal work
 def parse_quantity(text: str) -> int:
     """Return the number of bytes a quantity such as `512Mi` stands for."""
     match = _QUANTITY.match(text)
