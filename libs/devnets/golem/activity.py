@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -212,6 +213,11 @@ class Activity:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stop_workloads()  # one may have been spawned while the batch was cancelled
+        # What the processes printed stays in the batches' results; each workload's own copy
+        # of its output (up to 100,000 lines) and the activity's files go (decision 63).
+        self.workloads = []
+        self._sampled.clear()
+        await asyncio.to_thread(shutil.rmtree, self.work_dir, True)
 
     def live_processes(self) -> list[dict[str, Any]]:
         """Processes still running (for leak checks)."""

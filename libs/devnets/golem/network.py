@@ -30,6 +30,8 @@ class GolemNetwork:
         self.market = Market(settings, lambda: self.faults, self._spawn)
         self.payments = Payments(settings)
         self.activities: dict[str, Activity] = {}
+        self._live: dict[str, Activity] = {}  # not seen terminated yet: what the sampler reads
+        self._destroyed: dict[str, None] = {}  # ids in the order destroyed (an ordered set)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -55,7 +57,7 @@ class GolemNetwork:
         if agreement.state != "Approved":
             raise ApiError(409, f"Agreement {agreement_id} is {agreement.state}, not Approved")
         activity = Activity(agreement, self.work_dir, self.settings, lambda: self.faults)
-        self.activities[activity.activity_id] = activity
+        self.activities[activity.activity_id] = self._live[activity.activity_id] = activity
         self._spawn(self._debit_loop(activity))
         return activity
 
@@ -72,6 +74,7 @@ class GolemNetwork:
         if activity.terminated and activity.reason == "destroyed by the requestor":
             raise ApiError(410, f"Activity {activity_id} already destroyed")
         await activity.destroy("destroyed by the requestor")
+        self._forget_destroyed([activity])
 
     # --- agreements --------------------------------------------------------------------------
 
@@ -96,6 +99,7 @@ class GolemNetwork:
         # State first: debit-note timers and new activity calls see the end at once.
         self.market.end(agreement, "Terminated", terminator, message)
         await asyncio.gather(*(a.destroy(f"agreement terminated: {message}") for a in mine))
+        self._forget_destroyed(mine)
         amount = sum((linear_cost(agreement.provider, a.usage_vector()) for a in mine), Decimal(0))
         self.payments.issue_invoice(
             agreement.agreement_id,
@@ -103,6 +107,15 @@ class GolemNetwork:
             agreement.provider.node_id,
             amount,
         )
+
+    def _forget_destroyed(self, destroyed: list[Activity]) -> None:
+        """Keep only the latest `ended_retention` destroyed activities queryable."""
+        for activity in destroyed:
+            self._destroyed[activity.activity_id] = None
+        while len(self._destroyed) > self.settings.ended_retention:
+            oldest = next(iter(self._destroyed))
+            del self._destroyed[oldest]
+            self.activities.pop(oldest, None)
 
     def _activities_of(self, agreement: Agreement) -> list[Activity]:
         return [a for a in self.activities.values() if a.agreement is agreement]
@@ -145,8 +158,11 @@ class GolemNetwork:
     async def _sample_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.usage_sample_seconds)
-            for activity in self.activities.values():
-                if not activity.terminated:
+            # Only live ones: destroyed activities stay queryable, the sampler must not walk them.
+            for activity_id, activity in list(self._live.items()):
+                if activity.terminated:
+                    del self._live[activity_id]
+                else:
                     activity.sample()
 
     # --- control -----------------------------------------------------------------------------

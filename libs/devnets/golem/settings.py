@@ -99,6 +99,10 @@ class GolemDevnetSettings(BaseModel):
     # RLIMIT_AS per `run` at the VM's memory (the offer's golem.inf.mem.gib); breaks some runtimes.
     enforce_memory_limit: bool = False
     random_seed: int | None = None  # for apiErrorRate / rateLimitRate draws
+    # Destroyed activities stay queryable, the most recent this many (a daemon running for
+    # days must not keep them all). Their processes' own copies of the output and their
+    # directories go at once; the batches' results stay with the activity.
+    ended_retention: int = Field(default=10_000, ge=0)
 
     def delay(self, seconds: float) -> float:
         """A configured delay, or 0 in zero-delay mode."""

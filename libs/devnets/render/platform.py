@@ -32,6 +32,7 @@ class RenderPlatform:
         # Every service ever created, by name (white-box: "never two deployments for one job").
         self.created_by_name: Counter[str] = Counter()
         self.runs: dict[str, JobRun] = {}  # job id -> run (kept after the job ended)
+        self._live: dict[str, JobRun] = {}  # the runs not seen ended yet: what the sampler reads
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -115,7 +116,7 @@ class RenderPlatform:
             created_at=now(),
         )
         run = JobRun(job, service, self._job_env())
-        self.runs[job.id] = run
+        self.runs[job.id] = self._live[job.id] = run
         run.start()
         return job
 
@@ -192,7 +193,11 @@ class RenderPlatform:
     async def _sample_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.metrics_interval_seconds)
-            for run in list(self.runs.values()):
+            # Only live runs: the platform keeps every job it ran, the sampler must not walk them.
+            for job_id, run in list(self._live.items()):
+                if run.job.ended:
+                    del self._live[job_id]
+                    continue
                 with contextlib.suppress(Exception):  # a process may vanish mid-reading
                     run.sample()
 

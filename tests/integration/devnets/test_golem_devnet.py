@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -393,6 +394,42 @@ async def test_terminate_stops_the_process_and_ends_the_batch(client: Client) ->
     assert state["state"][0] == "Terminated"
     status, _ = await client.call("POST", f"{ACTIVITY}/activity/{activity}/exec", {"text": "[]"})
     assert status == 410
+
+
+async def test_destroyed_activities_leave_no_files_and_only_the_latest_are_kept(
+    tmp_path: Path,
+) -> None:
+    """A daemon running for days does not grow with every activity: a destroyed one's files
+    and processes' output copies go at once (its results stay), and only the latest
+    `ended_retention` destroyed activities stay queryable."""
+    settings = GolemDevnetSettings(
+        zero_delay=True, stop_grace_seconds=1, work_dir=tmp_path, ended_retention=1
+    )
+    net = await start_golem_devnet(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, net)
+            activities = []
+            for _ in range(2):
+                allocation = await client.allocate()
+                sub, agreement, activity = await client.rent(allocation)
+                script = run("echo kept > out.txt; cat out.txt")
+                batch = await client.exec(activity, deploy(), START, script)
+                assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
+                assert (tmp_path / activity / "out.txt").read_text() == "kept\n"
+                status, _ = await client.call("DELETE", f"{ACTIVITY}/activity/{activity}")
+                assert status == 204
+                assert not (tmp_path / activity).exists()
+                assert net.network.activities[activity].workloads == []
+                assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
+                await client.close(sub, agreement, allocation)
+                activities.append(activity)
+            status, _ = await client.call("GET", f"{ACTIVITY}/activity/{activities[0]}/state")
+            assert status == 404
+            state = await client.ok("GET", f"{ACTIVITY}/activity/{activities[1]}/state")
+            assert state["state"][0] == "Terminated"
+    finally:
+        await net.stop()
 
 
 async def test_provider_breaks_the_agreement_mid_run(client: Client) -> None:

@@ -173,7 +173,8 @@ async def test_an_ended_job_keeps_its_record_and_logs_but_not_its_instance(
     client: Client, devnet: RenderDevnet
 ) -> None:
     """A long-running devnet does not grow with every job: the instance's files and the
-    process's own copy of its output go; the job and its lines stay readable."""
+    process's own copy of its output go, and the usage sampler stops reading it; the job and
+    its lines stay readable."""
     service_id = await client.live_service()
     job = await client.job(service_id, "echo kept > out.txt; cat out.txt")
     run = devnet.platform.runs[job["id"]]
@@ -183,6 +184,8 @@ async def test_an_ended_job_keeps_its_record_and_logs_but_not_its_instance(
     assert await client.messages(job["id"]) == ["kept", EXIT_LINE.format(0)]
     assert run.workload is None
     assert not (devnet.platform.work_dir / job["id"]).exists()
+    await asyncio.sleep(0.5)  # two sampler rounds (0.2 s apart in these tests)
+    assert job["id"] not in devnet.platform._live and job["id"] in devnet.platform.runs
     await client.ok("DELETE", f"/services/{service_id}")
 
 
