@@ -7,6 +7,8 @@ stream (what a user watching events sees; no polling load on the system under te
 After the run, a baseline in the same process tree: the same number of `true` processes
 spawned straight from asyncio, 128 at a time (the provider's default in flight), with nothing
 else running; `ratio` is jobs/s over that bare spawn rate (1.0 would be a free control plane).
+`cpuMsPerJob` is each component's CPU time over the batch (from submission to completion) per
+job: it moves with the VM's speed less than jobs/s does, and says where the time went.
 Usage: python bench/batch.py [--jobs 1000] [--concurrency 1000] [--out bench/results/batch.json]
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import nats
+import psutil
 from nats.aio.msg import Msg
 
 from contracts import subjects
@@ -69,6 +72,7 @@ async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any
             await nc.subscribe(subjects.resource_event("batch", "*", "completed"), cb=on_completed)
             headers = {"Authorization": f"Bearer {cortex.key}"}
             async with aiohttp.ClientSession(cortex.url, headers=headers) as http:
+                cpu_before = stack_cpu(cortex.process.pid)
                 started = time.monotonic()
                 body = {"jobs": [JOB] * jobs, "concurrency": concurrency}
                 async with http.post("/api/plugin-core/jobs/batch", json=body) as r:
@@ -79,10 +83,16 @@ async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any
                 view = await _wait_until_done(http, batch_id, done)
                 ended_at = completed.get(batch_id, time.monotonic())
                 elapsed = ended_at - started
+                cpu_after = stack_cpu(cortex.process.pid)
         finally:
             await nc.close()
             await cortex.stop()
     baseline = await bare_spawns(jobs)
+    spent = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    per_job = {
+        name: round(seconds * 1000 / jobs, 2)
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+    }
     return {
         "benchmark": "batch",
         "jobs": jobs,
@@ -94,8 +104,42 @@ async def run(jobs: int, concurrency: int, env: dict[str, str]) -> dict[str, Any
         "counts": view["counts"],
         "baselineSpawnsPerSecond": round(baseline, 1),
         "ratio": round(jobs / elapsed / baseline, 3),
+        "cpuMsPerJob": per_job,
+        "cpuMsPerJobTotal": round(sum(per_job.values()), 2),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     }
+
+
+def stack_cpu(root: int) -> dict[str, float]:
+    """CPU seconds so far of every process under `cortex up`, by component; a devnet's
+    finished workloads (its reaped children) count as `<devnet> workloads`."""
+    totals: dict[str, float] = {}
+    for process in psutil.Process(root).children(recursive=True):
+        try:
+            name, times = _component(process.cmdline()), process.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        if name is None:
+            continue
+        totals[name] = totals.get(name, 0.0) + times.user + times.system
+        if name.startswith("devnet-"):
+            workloads = f"{name} workloads"
+            totals[workloads] = totals.get(workloads, 0.0) + times.children_user
+            totals[workloads] += times.children_system
+    return totals
+
+
+def _component(argv: list[str]) -> str | None:
+    line = " ".join(argv)
+    if "cortex_cli run " in line:
+        return line.split("cortex_cli run ", 1)[1].split()[0]
+    if "devnets." in line:
+        return "devnet-" + line.split("devnets.", 1)[1].split()[0]
+    if "nats-server" in line:
+        return "nats-server"
+    if argv and "postgres" in argv[0]:
+        return "postgres"
+    return None
 
 
 async def _wait_until_done(
