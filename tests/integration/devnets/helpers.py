@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import psutil
@@ -21,6 +22,23 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0)
             if result:
                 return result
             await asyncio.sleep(0.05)
+
+
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+DevnetT = TypeVar("DevnetT", bound=Stoppable)
+
+
+@contextlib.asynccontextmanager
+async def serving(devnet: DevnetT) -> AsyncIterator[tuple[DevnetT, aiohttp.ClientSession]]:
+    """A devnet a test started with its own settings, and a session to call it; stopped after."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield devnet, session
+    finally:
+        await devnet.stop()
 
 
 def alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ import yaml
 
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
 from devnets.akash.settings import default_providers
-from tests.integration.devnets.helpers import assert_cli_serves_and_stops, eventually
+from tests.integration.devnets.helpers import assert_cli_serves_and_stops, eventually, serving
 
 SMALL = {"cpu": 0.1, "memory": "64Mi", "storage": "128Mi"}
 SMALL_BYTES = (100, 64 * 2**20, 128 * 2**20)
@@ -488,31 +488,27 @@ async def test_closed_leases_leave_no_run_and_old_deployments_are_forgotten(
     settings = AkashDevnetSettings(
         zero_delay=True, stop_grace_seconds=1, work_dir=tmp_path, closed_retention=1
     )
-    net = await start_akash_devnet(settings)
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = Client(session, net)
-            dseqs = []
-            for _ in range(2):
-                dseq = await client.deploy(command=["sh", "-c", "echo x > out.txt; sleep 60"])
-                await client.lease(dseq)
-                dseqs.append(dseq)
-            workdirs = [tmp_path / f"{dseq}-1-1-app" for dseq in dseqs]
+    async with serving(await start_akash_devnet(settings)) as (net, session):
+        client = Client(session, net)
+        dseqs = []
+        for _ in range(2):
+            dseq = await client.deploy(command=["sh", "-c", "echo x > out.txt; sleep 60"])
+            await client.lease(dseq)
+            dseqs.append(dseq)
+        workdirs = [tmp_path / f"{dseq}-1-1-app" for dseq in dseqs]
 
-            async def written() -> bool:
-                return all((w / "out.txt").exists() for w in workdirs)
+        async def written() -> bool:
+            return all((w / "out.txt").exists() for w in workdirs)
 
-            await eventually(written)
-            assert len(net.network.runs) == 2
-            for dseq in dseqs:
-                await client.ok("DELETE", f"/v1/deployments/{dseq}")
-            assert net.network.runs == {}
+        await eventually(written)
+        assert len(net.network.runs) == 2
+        for dseq in dseqs:
+            await client.ok("DELETE", f"/v1/deployments/{dseq}")
+        assert net.network.runs == {}
 
-            await net.network.clean_up()
-            assert not any(w.exists() for w in workdirs)
-            status, _ = await client.call("GET", f"/v1/deployments/{dseqs[0]}")
-            assert status == 404, "the older closed deployment is forgotten"
-            kept = await client.ok("GET", f"/v1/deployments/{dseqs[1]}")
-            assert kept["deployment"]["state"] == "closed"
-    finally:
-        await net.stop()
+        await net.network.clean_up()
+        assert not any(w.exists() for w in workdirs)
+        status, _ = await client.call("GET", f"/v1/deployments/{dseqs[0]}")
+        assert status == 404, "the older closed deployment is forgotten"
+        kept = await client.ok("GET", f"/v1/deployments/{dseqs[1]}")
+        assert kept["deployment"]["state"] == "closed"

@@ -17,7 +17,12 @@ import pytest_asyncio
 
 from devnets.golem import GolemDevnet, GolemDevnetSettings, start_golem_devnet, task_package
 from devnets.golem.settings import default_providers
-from tests.integration.devnets.helpers import alive, assert_cli_serves_and_stops, eventually
+from tests.integration.devnets.helpers import (
+    alive,
+    assert_cli_serves_and_stops,
+    eventually,
+    serving,
+)
 
 PROVIDERS = {p.name: p for p in default_providers()}
 NOTE_INTERVAL = 0.3
@@ -405,31 +410,27 @@ async def test_destroyed_activities_leave_no_files_and_only_the_latest_are_kept(
     settings = GolemDevnetSettings(
         zero_delay=True, stop_grace_seconds=1, work_dir=tmp_path, ended_retention=1
     )
-    net = await start_golem_devnet(settings)
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = Client(session, net)
-            activities = []
-            for _ in range(2):
-                allocation = await client.allocate()
-                sub, agreement, activity = await client.rent(allocation)
-                script = run("echo kept > out.txt; cat out.txt")
-                batch = await client.exec(activity, deploy(), START, script)
-                assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
-                assert (tmp_path / activity / "out.txt").read_text() == "kept\n"
-                status, _ = await client.call("DELETE", f"{ACTIVITY}/activity/{activity}")
-                assert status == 204
-                assert not (tmp_path / activity).exists()
-                assert net.network.activities[activity].workloads == []
-                assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
-                await client.close(sub, agreement, allocation)
-                activities.append(activity)
-            status, _ = await client.call("GET", f"{ACTIVITY}/activity/{activities[0]}/state")
-            assert status == 404
-            state = await client.ok("GET", f"{ACTIVITY}/activity/{activities[1]}/state")
-            assert state["state"][0] == "Terminated"
-    finally:
-        await net.stop()
+    async with serving(await start_golem_devnet(settings)) as (net, session):
+        client = Client(session, net)
+        activities = []
+        for _ in range(2):
+            allocation = await client.allocate()
+            sub, agreement, activity = await client.rent(allocation)
+            script = run("echo kept > out.txt; cat out.txt")
+            batch = await client.exec(activity, deploy(), START, script)
+            assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
+            assert (tmp_path / activity / "out.txt").read_text() == "kept\n"
+            status, _ = await client.call("DELETE", f"{ACTIVITY}/activity/{activity}")
+            assert status == 204
+            assert not (tmp_path / activity).exists()
+            assert net.network.activities[activity].workloads == []
+            assert (await client.results(activity, batch))[-1]["stdout"] == "kept\n"
+            await client.close(sub, agreement, allocation)
+            activities.append(activity)
+        status, _ = await client.call("GET", f"{ACTIVITY}/activity/{activities[0]}/state")
+        assert status == 404
+        state = await client.ok("GET", f"{ACTIVITY}/activity/{activities[1]}/state")
+        assert state["state"][0] == "Terminated"
 
 
 async def test_provider_breaks_the_agreement_mid_run(client: Client) -> None:
