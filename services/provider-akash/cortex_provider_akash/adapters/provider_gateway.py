@@ -1,4 +1,4 @@
-"""The Akash provider's own gateway: lease status, logs and Kubernetes events (websockets)."""
+"""The Akash provider's own gateway: logs and Kubernetes events (websockets), usage."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 import aiohttp
 
+from provider_runtime.websocket import text_stream
 from runtime import codec
 
 NORMAL_CLOSES = (1000, 4000, 4001)  # ended; no running pods; lease gone: no more lines
+HEARTBEAT = 30.0  # seconds of silence before a stream's server is pinged
 
 
 class LogStreamBroken(Exception):
@@ -25,15 +27,11 @@ class LeaseGateway:
     ) -> AsyncIterator[dict[str, Any]]:
         """Every Kubernetes event of the lease so far, then new ones as they happen."""
         url = f"{host_uri}/lease/{dseq}/{gseq}/{oseq}/kubeevents?follow=true"
-        headers = {"Authorization": f"Bearer {token}"}
-        async with self._session.ws_connect(url, headers=headers, heartbeat=30) as ws:
-            async for message in ws:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    event = codec.loads(message.data)
-                    if isinstance(event, dict):
-                        yield event
-                elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
-                    break
+        async with text_stream(url, _bearer(token), heartbeat=HEARTBEAT) as messages:
+            async for text in messages:
+                event = codec.loads(text)
+                if isinstance(event, dict):
+                    yield event
 
     async def logs(
         self, host_uri: str, token: str, dseq: str, gseq: int, oseq: int
@@ -41,17 +39,13 @@ class LeaseGateway:
         """Every retained output line of the lease (stdout and stderr merged, like
         `kubectl logs`), then live ones; ends when the workload has ended."""
         url = f"{host_uri}/lease/{dseq}/{gseq}/{oseq}/logs?follow=true&tail=-1"
-        headers = {"Authorization": f"Bearer {token}"}
-        async with self._session.ws_connect(url, headers=headers, heartbeat=30) as ws:
-            async for message in ws:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    item = codec.loads(message.data)
-                    if isinstance(item, dict):
-                        yield str(item.get("message", ""))
-                elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
-                    break
-            if ws.close_code not in NORMAL_CLOSES:
-                raise LogStreamBroken(f"log websocket closed with {ws.close_code}")
+        async with text_stream(url, _bearer(token), heartbeat=HEARTBEAT) as messages:
+            async for text in messages:
+                item = codec.loads(text)
+                if isinstance(item, dict):
+                    yield str(item.get("message", ""))
+        if messages.close_code not in NORMAL_CLOSES:
+            raise LogStreamBroken(f"log websocket closed with {messages.close_code}")
 
     async def usage(
         self, host_uri: str, token: str, dseq: str, gseq: int, oseq: int
@@ -59,11 +53,14 @@ class LeaseGateway:
         """`{service: {cpuMillicores, memoryBytes, rxBytes, txBytes}}`, or None where the
         provider has no usage call (real Akash providers: see docs/decisions.md)."""
         url = f"{host_uri}/lease/{dseq}/{gseq}/{oseq}/usage"
-        headers = {"Authorization": f"Bearer {token}"}
-        async with self._session.get(url, headers=headers) as response:
+        async with self._session.get(url, headers=_bearer(token)) as response:
             if response.status == 404:
                 return None
             response.raise_for_status()
             body = await response.json()
             services: dict[str, Any] = body.get("services") or {}
             return services
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
