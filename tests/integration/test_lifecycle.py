@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cortex_provider_akash.bootstrap import build as build_akash
 from embedded.nats import NatsServer
 from tests.integration.stack import JOBS, Stack, start_stack, stop_stack, wait_until
 
@@ -117,6 +118,33 @@ async def test_a_create_whose_answer_is_lost_never_makes_a_second_deployment(
         await assert_nothing_open(stack)
     finally:
         await stop_stack(stack)
+
+
+async def test_a_restart_while_bidding_finds_the_deployment_instead_of_making_another(
+    stack: Stack,
+) -> None:
+    # Bids come a second after the deployment: by then the first service has stopped.
+    await stack.control("POST", "/control/faults", {"bidDelaySeconds": 1.0})
+    job = await stack.submit(command=["sh", "-c", "sleep 0.3"])
+
+    async def deployed() -> bool:
+        return bool((await stack.devnet_state())["deployments"])
+
+    await wait_until(deployed, timeout=10)
+    # The dseq is first saved with the placement: until then the record says `creating`.
+    saved = await stack.akash.store.get(job["id"])
+    assert saved is not None and saved.handle.get("creating") is True, saved
+    assert saved.handle.get("dseq") is None, saved
+    # The service stops while its deploy waits for bids (as a crash would, at an await).
+    akash = stack.networks["akash"]
+    await akash.service.stop()
+    akash.service = build_akash(akash.service.settings)
+    await akash.service.start()
+
+    done = await stack.wait_for(job["id"], {"completed", "failed"}, timeout=30)
+    assert done["status"] == "completed", (done["reason"], done["events"])
+    assert akash.created_for(job["id"]) == 1
+    await assert_nothing_open(stack)
 
 
 async def test_extend_a_running_job_within_the_akash_runtime_limit(stack: Stack) -> None:

@@ -120,9 +120,11 @@ class AkashNetwork:
                     raise Refused(f"Akash refused the deployment: {exc.message}") from None
                 attempt += 1
                 await asyncio.sleep(backoff(attempt))
+        # Not saved here: the placement save records the dseq. Until then the stored handle
+        # says `creating`, so whoever resumes after a crash finds the deployment by name
+        # (a Console search) instead of creating a second one; one save less per job.
         h.creating = False
         d.handle = h.to_dict()
-        await save(d)
         log.info("akash.deployment_created", dseq=h.dseq, found=found)
         return not found
 
