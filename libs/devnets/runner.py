@@ -40,7 +40,7 @@ PIPE_RELEASE_SECONDS = 2.0
 OOM_MARKERS = ("MemoryError", "Cannot allocate memory", "out of memory", "std::bad_alloc")
 
 WorkloadState = Literal["starting", "running", "exited", "failed"]
-Stream = Literal["stdout", "stderr"]
+Stream = Literal["stdout", "stderr", "output"]  # output: both, in the order written
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,13 @@ class Workload:
         *,
         enforce_memory_limit: bool = False,
         log_capacity: int = LOG_CAPACITY,
+        merge_output: bool = False,
     ) -> None:
         self.spec = spec
         self.enforce_memory_limit = enforce_memory_limit
+        # One pipe for stdout and stderr, like a container runtime's log (`kubectl logs`):
+        # lines keep the order they were written in, and a workload costs one reader less.
+        self.merge_output = merge_output
         self.oom_killed = False
         self.failure_reason: str | None = None
         self._state: WorkloadState = "starting"
@@ -216,11 +220,16 @@ class Workload:
     # --- internals --------------------------------------------------------------------------
 
     async def _supervise(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
-        pipes = [await _reader(proc.stdout), await _reader(proc.stderr)]
+        assert proc.stdout is not None
+        outputs: list[tuple[IO[bytes], Stream]] = [
+            (proc.stdout, "output" if self.merge_output else "stdout")
+        ]
+        if proc.stderr is not None:
+            outputs.append((proc.stderr, "stderr"))
+        pipes = [await _reader(pipe) for pipe, _ in outputs]
         readers = [
-            asyncio.create_task(self._pump(pipes[0][0], "stdout")),
-            asyncio.create_task(self._pump(pipes[1][0], "stderr")),
+            asyncio.create_task(self._pump(stream, name))
+            for (stream, _), (_, name) in zip(pipes, outputs, strict=True)
         ]
         # Watch the main process itself: its pipes can outlive it in a background child.
         await _exited(proc.pid)
@@ -323,7 +332,7 @@ class Workload:
             executable=_find_program(argv[0], env.get("PATH", "")),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if self.merge_output else subprocess.PIPE,
             cwd=self.spec.workdir,
             env=env,
             start_new_session=True,  # own process group: stop() kills the whole tree

@@ -39,7 +39,9 @@ def work_dir_or_temp(work_dir: Path | None, name: str) -> tuple[Path, Path | Non
 
 async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Serve `app` on host/port (0 = any free port); the runner and the real base URL."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    # No access log: nothing prints it (logging is not configured), yet aiohttp would build
+    # an access logger for every connection, and every job opens two (its websockets).
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -58,6 +58,7 @@ class LeaseRun:
             svc.name: Workload(
                 _spec(svc, work_dir / _workload_dir(key, svc.name)),
                 enforce_memory_limit=enforce_memory_limit,
+                merge_output=True,  # a provider's log has no separate stderr
             )
             for svc in group.services
         }

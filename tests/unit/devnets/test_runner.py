@@ -51,6 +51,15 @@ async def test_exit_code_and_both_streams(tmp_path: Path) -> None:
     assert workload.started_at <= workload.ended_at
 
 
+async def test_merged_output_keeps_the_order_lines_were_written_in(tmp_path: Path) -> None:
+    script = "for i in 1 2 3; do echo out$i; echo err$i >&2; done"
+    spec = WorkloadSpec(image="alpine", command=["sh", "-c", script], workdir=tmp_path / "job")
+    workload = Workload(spec, merge_output=True)  # as a provider's log shows them
+    await workload.start()
+    assert await workload.wait() == 0
+    assert lines(workload) == [("output", f"{s}{i}") for i in "123" for s in ("out", "err")]
+
+
 async def test_signal_exit_maps_to_128_plus_signal(tmp_path: Path) -> None:
     workload = await run(tmp_path, "busybox", ["sh", "-c", "kill -TERM $$"])
     assert await workload.wait() == 143
@@ -257,7 +266,8 @@ async def _get_when_up(url: str, timeout: float = 10.0) -> str:
                 await asyncio.sleep(0.05)
 
 
-def test_an_ended_workload_holds_no_file_descriptor(tmp_path: Path) -> None:
+@pytest.mark.parametrize("merge_output", [False, True])
+def test_an_ended_workload_holds_no_file_descriptor(tmp_path: Path, merge_output: bool) -> None:
     """Under uvloop (the devnets' loop) a pipe stays open at EOF until its transport is
     closed: a devnet that ran ten thousand jobs ran out of descriptors."""
 
@@ -268,7 +278,7 @@ def test_an_ended_workload_holds_no_file_descriptor(tmp_path: Path) -> None:
         ended = []  # kept: their pipes must be closed by then, not when collected
         for n in range(20):
             spec = WorkloadSpec(image="alpine:3.20", command=["true"], workdir=tmp_path / str(n))
-            workload = Workload(spec)
+            workload = Workload(spec, merge_output=merge_output)
             await workload.start()
             assert await workload.wait() == 0
             ended.append(workload)
