@@ -95,10 +95,13 @@ async def lease_events(request: web.Request) -> web.WebSocketResponse:
     pods = {run.pods[name] for name in _services(run, request.query.get("service"))}
 
     async def events() -> AsyncIterator[list[dict[str, Any]]]:
-        source = run.events.follow() if follow else _iterate(run.events.after(0))
-        async for event in source:
-            if event.pod in pods:
-                yield [event.to_json()]
+        # Batches: a pod's events come in bursts (scheduled and pulling; pulled, created and
+        # started), and a burst sent in one write costs the reader one wake-up.
+        source = run.events.follow_batches() if follow else _iterate([run.events.after(0)])
+        async for batch in source:
+            items = [event.to_json() for event in batch if event.pod in pods]
+            if items:
+                yield items
 
     await _stream(ws, request, events())
     return ws
