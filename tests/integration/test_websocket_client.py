@@ -219,7 +219,7 @@ async def test_interoperates_with_aiohttp_and_sends_its_headers() -> None:
         assert seen == {"query": {"follow": "true", "tail": "-1"}, "pong": b"are you there"}
         with pytest.raises(HandshakeError) as refused:
             async with text_stream(url, {"Authorization": "Bearer wrong"}):
-                pass
+                raise AssertionError("a refused handshake opens no session")
         assert refused.value.status == 401
     finally:
         await runner.cleanup()
@@ -277,8 +277,8 @@ async def test_wss_verifies_the_server_certificate(tmp_path: Path) -> None:
     try:
         url = f"wss://127.0.0.1:{port}/s"
         with pytest.raises(ssl.SSLCertVerificationError):
-            async with text_stream(url, {}):
-                pass  # the system's trust store does not know this certificate
+            async with text_stream(url, {}):  # the system's trust does not know the cert
+                raise AssertionError("an unverified server opens no session")
         trusted = ssl.create_default_context(cafile=str(cert))
         async with text_stream(url, {}, tls=trusted) as messages:
             assert [text async for text in messages] == ["over tls"]
@@ -289,4 +289,4 @@ async def test_wss_verifies_the_server_certificate(tmp_path: Path) -> None:
 async def test_refuses_urls_that_are_not_websockets() -> None:
     with pytest.raises(ValueError, match="not a websocket URL"):
         async with text_stream("ftp://127.0.0.1/x", {}):
-            pass
+            raise AssertionError("no session for a URL that is not a websocket's")
