@@ -17,6 +17,7 @@ import yaml
 
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
 from devnets.akash.settings import default_providers
+from provider_runtime.websocket import text_stream
 from tests.integration.devnets.helpers import assert_cli_serves_and_stops, eventually, serving
 
 SMALL = {"cpu": 0.1, "memory": "64Mi", "storage": "128Mi"}
@@ -197,6 +198,20 @@ async def test_job_output_reaches_logs_and_exit_reaches_kubeevents(client: Clien
 
     tail, _ = await client.websocket(dseq, "logs", "follow=false&tail=1")
     assert len(tail) == 1
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_a_quiet_stream_answers_the_readers_heartbeat(client: Client) -> None:
+    """The provider pings a stream silent for its heartbeat and drops it when unanswered: a
+    workload quiet for longer must keep its log stream (the devnet reads and answers)."""
+    dseq = await client.deploy(command=["sh", "-c", "sleep 1; echo done"])
+    await client.lease(dseq)
+    base, auth = await client.gateway(dseq)
+    async with asyncio.timeout(10):
+        async with text_stream(f"{base}/logs?follow=true&tail=-1", auth, heartbeat=0.2) as lines:
+            received = [json.loads(text)["message"] async for text in lines]
+    assert received == ["done"]
+    assert lines.close_code == 1000
     await client.ok("DELETE", f"/v1/deployments/{dseq}")
 
 
