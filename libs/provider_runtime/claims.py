@@ -10,7 +10,7 @@ from collections.abc import Callable
 from provider_runtime.driver import Driver
 from provider_runtime.model import Deployment, DeploymentState
 from provider_runtime.store import DeploymentStore
-from runtime.background import stop_if_cancelled
+from runtime.background import stop_if_cancelled, wait_set
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,8 +68,7 @@ class ClaimLoop:
                 stop_if_cancelled()
                 log.exception("claims.failed")
             self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
+            await wait_set(self._wakeup, self._interval)
 
     async def _claim(self) -> None:
         await self._renew_when_due()

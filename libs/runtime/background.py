@@ -50,6 +50,22 @@ def every(
     return BackgroundTask(loop)
 
 
+async def wait_set(event: asyncio.Event, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for `event`: True once it is set, False on timeout.
+
+    Not `asyncio.wait_for(event.wait(), timeout)`: on Python 3.11, when the task is cancelled
+    in the moment the event is set, wait_for returns instead of raising, the cancellation is
+    lost, and a stopping loop runs on (a provider's claim loop held its service's stop for a
+    whole claim interval, and once for good: decision 71). A timeout scope tells its own
+    deadline from a cancellation."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 def stop_if_cancelled() -> None:
     """First thing in a long-lived loop's `except Exception`: if this task was asked to stop,
     stop. Some libraries turn a cancellation into another error (asyncpg refusing the

@@ -11,6 +11,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from runtime.background import wait_set
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,8 +69,7 @@ class PullConsumer:
             wanted = self._batch if self._room is None else min(self._batch, self._room())
             if wanted <= 0:
                 self._has_room.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._has_room.wait(), timeout=0.5)
+                await wait_set(self._has_room, 0.5)
                 continue
             try:
                 messages = await self._sub.fetch(wanted, timeout=0.5)

@@ -22,6 +22,7 @@ from contracts.errors import ApiError, ErrorCode
 from contracts.events import envelope, new_event_id
 from contracts.timefmt import utcnow
 from runtime import codec
+from runtime.background import wait_set
 from runtime.logging import get_logger
 from runtime.tracing import bind_from_headers, headers_for
 
@@ -205,12 +206,8 @@ class BatchPublisher:
         try:
             for index, (subject, payload, headers) in enumerate(messages):
                 await self._nc.publish(subject, payload, reply=f"{prefix}{index}", headers=headers)
-            try:
-                await asyncio.wait_for(batch.all_acked.wait(), timeout=timeout)
-            except TimeoutError:
-                raise PublishFailed(
-                    f"{batch.remaining} of {len(messages)} not acknowledged"
-                ) from None
+            if not await wait_set(batch.all_acked, timeout):
+                raise PublishFailed(f"{batch.remaining} of {len(messages)} not acknowledged")
             if batch.errors:
                 raise PublishFailed(batch.errors[0].decode(errors="replace"))
         finally:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from runtime.background import every
+import pytest
+
+from runtime.background import every, wait_set
 
 
 async def test_a_step_that_swallows_its_cancellation_does_not_keep_the_loop_alive() -> None:
@@ -37,3 +39,30 @@ async def test_a_failing_step_is_retried_until_stopped() -> None:
     await asyncio.sleep(0.1)
     await asyncio.wait_for(task.stop(), 2)
     assert calls >= 3
+
+
+async def test_wait_set_tells_set_from_timed_out() -> None:
+    event = asyncio.Event()
+    assert await wait_set(event, 0.01) is False
+    asyncio.get_running_loop().call_later(0.01, event.set)
+    assert await wait_set(event, 5) is True
+
+
+async def test_a_cancel_that_meets_the_event_being_set_is_not_lost() -> None:
+    """The race that kept a provider's claim loop running after its stop (decision 71):
+    the loop's wake-up event is set, and the loop is cancelled, before it runs again."""
+    event = asyncio.Event()
+    woken: list[bool] = []
+
+    async def loop() -> None:
+        while True:  # like a claim loop: only a cancellation ends it
+            woken.append(await wait_set(event, 60))
+            event.clear()
+
+    task = asyncio.get_running_loop().create_task(loop())
+    await asyncio.sleep(0)  # the loop now waits for the event
+    event.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)  # Python 3.11's wait_for(event.wait()) ran on here
+    assert woken == []

@@ -112,7 +112,8 @@ class JobRun:
 
     async def _canceled_within(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._cancel.wait(), seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: it can lose a cancellation
+                await self._cancel.wait()
         return self._cancel.is_set()
 
     async def _execute(self) -> None:

@@ -15,6 +15,7 @@ from cortex_gateway.context import GatewayContext, require
 from cortex_gateway.follow import Event, Follower, sse_event
 from cortex_gateway.responses import ok, validation
 from runtime import codec
+from runtime.background import wait_set
 from runtime.messaging import call_rpc
 
 LOG_PARAMS = frozenset({"tail", "since", "follow"})
@@ -206,9 +207,7 @@ class _Stream:
                 )
                 await self._final("end", {"status": follower.ended})
                 return
-            try:
-                await asyncio.wait_for(follower.wake.wait(), heartbeat)
-            except TimeoutError:
+            if not await wait_set(follower.wake, heartbeat):
                 await self.write(b": heartbeat\n\n")
 
     async def _final(self, event: str, data: dict[str, Any]) -> None:

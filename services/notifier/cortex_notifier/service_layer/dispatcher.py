@@ -7,7 +7,7 @@ import contextlib
 
 from cortex_notifier.adapters.deliveries import Claim, DeliveryRepository
 from cortex_notifier.service_layer.attempts import Attempter
-from runtime.background import stop_if_cancelled
+from runtime.background import stop_if_cancelled, wait_set
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -74,8 +74,7 @@ class Dispatcher:
                 await asyncio.sleep(self._poll)
             if claimed == self._batch:
                 continue  # probably more due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
+            await wait_set(self._wakeup, self._poll)
 
     async def dispatch_once(self) -> int:
         """Claim what is due and has room; start an attempt for each. How many started."""

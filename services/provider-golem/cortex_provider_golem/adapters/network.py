@@ -406,7 +406,10 @@ class GolemNetwork:
         try:
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self.s.golem_status_interval)
+                    # A timeout scope, not wait_for: on Python 3.11 wait_for can lose a
+                    # cancellation that meets a ready item (decision 71).
+                    async with asyncio.timeout(self.s.golem_status_interval):
+                        event = await queue.get()
                 except TimeoutError:
                     event = _END  # quiet for a while: look at the activity itself
                 if event is _END:

@@ -9,11 +9,11 @@ job's allocation. Documents of agreements not (yet) tracked wait until one is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
 
 from cortex_provider_golem.adapters.yagna import YagnaClient, YagnaError
 from provider_runtime.network import backoff
+from runtime.background import wait_set
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -64,9 +64,7 @@ class PaymentDesk:
     async def invoice_accepted(self, agreement_id: str, timeout: float) -> bool:
         """Wait until the agreement's final invoice has been accepted (False after `timeout`)."""
         event = self._invoiced.setdefault(agreement_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
-        return event.is_set()
+        return await wait_set(event, timeout)
 
     async def _follow(self, kind: str) -> None:
         feed, key = KINDS[kind]

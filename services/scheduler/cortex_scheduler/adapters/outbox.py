@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from runtime.background import stop_if_cancelled
+from runtime.background import stop_if_cancelled, wait_set
 from runtime.logging import get_logger
 from runtime.messaging import BatchPublisher, Outgoing
 
@@ -115,8 +115,7 @@ class OutboxRelay:
                 continue  # more is waiting
             if self._stopping:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
+            await wait_set(self._wakeup, self._poll)
 
     async def relay_once(self) -> int:
         """Relay one batch: of the table when a sweep is due, else of the handed-over rows."""
