@@ -68,6 +68,7 @@ class TextStream:
 
     async def __anext__(self) -> str:
         fragments: list[bytes] = []
+        size = 0  # bytes in `fragments`
         kind = None  # the opcode of the message being reassembled
         while self.close_code is None:
             frame = await self._frame()
@@ -84,12 +85,13 @@ class TextStream:
                     raise ProtocolError(f"unexpected opcode {opcode} inside a fragmented message")
                 kind = kind if opcode == CONTINUATION else opcode
                 fragments.append(payload)
-                if sum(map(len, fragments)) > self._max_message:
+                size += len(payload)
+                if size > self._max_message:
                     raise ProtocolError(f"message over {self._max_message} bytes")
                 if fin:
                     if kind == TEXT:
                         return b"".join(fragments).decode("utf-8")
-                    fragments, kind = [], None  # binary: not ours to read
+                    fragments, size, kind = [], 0, None  # binary: not ours to read
             elif opcode != PONG:
                 raise ProtocolError(f"unknown opcode {opcode}")
         raise StopAsyncIteration
@@ -141,7 +143,7 @@ class TextStream:
 
     def _send(self, opcode: int, payload: bytes) -> None:
         if not self._writer.is_closing():
-            self._writer.write(client_frame(opcode, payload))
+            self._writer.write(_client_frame(opcode, payload))
 
     def close(self) -> None:
         """Leave: a normal close frame if the server has not closed, then the connection."""
@@ -229,7 +231,7 @@ async def _handshake(
         raise HandshakeError(status, "the server's upgrade answer does not match the request")
 
 
-def client_frame(opcode: int, payload: bytes) -> bytes:
+def _client_frame(opcode: int, payload: bytes) -> bytes:
     """A final frame as a client must send it: masked with a fresh key (RFC 6455 5.3);
     only control frames are sent here, so the payload is at most 125 bytes."""
     if len(payload) > 125:
