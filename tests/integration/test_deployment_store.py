@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import asyncpg
 
@@ -83,5 +84,42 @@ async def test_claims_skip_live_claims_and_take_released_or_lapsed_ones(database
         assert [d.job_id for d in again] == ["b-ours"]
         owner = await pool.fetchval("SELECT owner FROM akash.deployments WHERE job_id = 'c-theirs'")
         assert owner == "other"
+    finally:
+        await pool.close()
+
+
+async def test_group_saves_and_claim_renewals_on_the_same_rows_never_deadlock(
+    database_url: str,
+) -> None:
+    """Drivers save in any order; a group is written in job id order, as `renew` locks.
+
+    Twenty rounds of four stores (four replicas' worth of group commits) each saving the same
+    sixty deployments in its own shuffled order, while two renewals run: a group written in
+    the order it was given (an `UPDATE … FROM unnest` locks in plan order) deadlocks here.
+    """
+    pool = await create_pool(database_url, max_size=8)
+    try:
+        stores = [DeploymentStore(pool, "akash") for _ in range(4)]
+        await stores[0].migrate()
+        ids = [f"lock-{i:03d}" for i in range(60)]
+        await stores[0].add_many([(i, "tenant", {"image": "alpine"}) for i in ids])
+        await pool.execute(
+            "UPDATE akash.deployments SET owner = 'me', owner_until = now() "
+            "WHERE job_id = ANY($1::text[])",
+            ids,
+        )
+        shuffler = random.Random(7)
+        for round_ in range(20):
+            saves = []
+            for writer, store in enumerate(stores):
+                for job_id in shuffler.sample(ids, len(ids)):
+                    d = await _load(pool, job_id)
+                    d.state, d.handle = S.RUNNING, {"round": round_, "writer": writer}
+                    saves.append(store.save(d))
+            await asyncio.gather(
+                *saves, stores[0].renew("me", 60, ids), stores[1].renew("me", 60, ids[::-1])
+            )
+        rounds = await pool.fetch("SELECT DISTINCT handle->>'round' AS r FROM akash.deployments")
+        assert [r["r"] for r in rounds] == ["19"]
     finally:
         await pool.close()
