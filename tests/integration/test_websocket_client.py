@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import hashlib
-import ipaddress
 import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,10 +13,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from embedded.ports import free_port
 from provider_runtime.websocket import (
@@ -27,6 +21,7 @@ from provider_runtime.websocket import (
     ProtocolError,
     text_stream,
 )
+from tests.integration.tls import self_signed
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 Session = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -225,39 +220,8 @@ async def test_interoperates_with_aiohttp_and_sends_its_headers() -> None:
         await runner.cleanup()
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_wss_verifies_the_server_certificate(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
 
     async def stream(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

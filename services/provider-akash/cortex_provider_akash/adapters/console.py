@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
-from provider_runtime.network import NetworkError, http_session, retrying
-from runtime import codec
+from provider_runtime.http_client import HttpClient, TransportError
+from provider_runtime.network import NetworkError, retrying
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -52,35 +50,35 @@ class Bid:
 class ConsoleClient:
     def __init__(self, base_url: str, api_key: str, timeout: float, max_retries: int) -> None:
         self._base = base_url.rstrip("/")
-        self._headers = {"x-api-key": api_key}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._api_key = api_key
+        self._timeout = timeout
         self._max_retries = max_retries
-        self._session: aiohttp.ClientSession | None = None
+        self._http: HttpClient | None = None
 
     async def open(self) -> None:
-        self._session = http_session(
-            headers=self._headers, timeout=self._timeout, json_serialize=_json_text
-        )
+        # A lean keep-alive client: about four calls per job (decision 72).
+        self._http = HttpClient(self._base, {"x-api-key": self._api_key}, self._timeout)
 
     async def close(self) -> None:
-        if self._session:
-            await self._session.close()
+        if self._http:
+            await self._http.close()
 
     async def _once(self, method: str, path: str, body: Any = None) -> Any:
-        assert self._session is not None
+        assert self._http is not None
         try:
-            async with self._session.request(method, self._base + path, json=body) as response:
-                data = (
-                    await response.json(content_type=None, loads=codec.loads)
-                    if response.content_length != 0
-                    else None
-                )
-                if response.status >= 400:
-                    message = (data or {}).get("message") if isinstance(data, dict) else None
-                    raise ConsoleError(response.status, message or response.reason or "error")
-                return data
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            reply = await self._http.request(method, path, body)
+        except (TransportError, TimeoutError) as exc:
             raise ConsoleError(0, f"{type(exc).__name__}: {exc}") from exc
+        try:
+            data = reply.json()
+        except ValueError:  # a proxy's HTML error page, or a cut answer
+            data = None
+            if reply.status < 400:
+                raise ConsoleError(0, f"answer {reply.status} is not JSON") from None
+        if reply.status >= 400:
+            message = data.get("message") if isinstance(data, dict) else None
+            raise ConsoleError(reply.status, message or reply.reason or "error")
+        return data
 
     async def call(self, method: str, path: str, body: Any = None, retry: bool = True) -> Any:
         """One Console call; retryable failures are retried with backoff unless `retry=False`."""
@@ -145,7 +143,3 @@ class ConsoleClient:
         body = {"cpu": cpu_millicores, "memory": memory, "storage": storage}
         reply = await self.call("POST", "/v1/pricing", body)
         return float(reply["data"]["akash"])
-
-
-def _json_text(value: Any) -> str:
-    return codec.dumps(value).decode()
