@@ -262,8 +262,9 @@ def _decoded(body: bytes, headers: Mapping[str, str], limit: int) -> bytes:
 
 
 def _token(text: str) -> str:
-    """Refuse a method or request target that would break the request line."""
-    if not text or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in text):
+    """Refuse a method or request target that would break the request line: anything but
+    printable ASCII without spaces (C string methods: this runs on every call)."""
+    if not text or not text.isascii() or not text.isprintable() or " " in text:
         raise ValueError(f"not usable in a request line: {text!r}")
     return text
 
