@@ -43,7 +43,9 @@ async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.App
     # an access logger for every connection, and every job opens two (its websockets).
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    # A burst of connections must not overflow the accept queue (aiohttp's default is 128):
+    # a dropped SYN costs the client a one-second retransmission (decision 74).
+    site = web.TCPSite(runner, host, port, backlog=1024)
     await site.start()
     return runner, f"http://{host}:{_bound_port(site)}"
 

@@ -1,4 +1,5 @@
-"""Builds and serves the devnet's aiohttp app (Console API, gateways, control) on one port."""
+"""Builds and serves the devnet: Console and control APIs (aiohttp) on one port, the
+providers' gateways (their own server) on another, as real providers have hosts of their own."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devnets.akash import console_api, control_api, gateway_api
+from devnets.akash import console_api, control_api
 from devnets.akash.console_api import NETWORK, RANDOM
+from devnets.akash.gateway_server import GatewayServer
 from devnets.akash.http import error_middleware
 from devnets.akash.network import AkashNetwork
 from devnets.akash.settings import AkashDevnetSettings
@@ -17,12 +19,11 @@ from devnets.serving import close_server, serve_app, work_dir_or_temp
 
 
 def build_app(network: AkashNetwork, seed: int | None = None) -> web.Application:
-    """The aiohttp application serving every devnet route."""
+    """The aiohttp application serving Console and control routes."""
     app = web.Application(middlewares=[error_middleware, console_api.console_middleware])
     app[NETWORK] = network
     app[RANDOM] = random.Random(seed)
     console_api.add_routes(app)
-    gateway_api.add_routes(app)
     control_api.add_routes(app)
     return app
 
@@ -35,6 +36,7 @@ class AkashDevnet:
     api_key: str
     network: AkashNetwork
     _runner: web.AppRunner
+    _gateway: GatewayServer
     _temp_dir: Path | None = None
     _stopped: bool = field(default=False)
 
@@ -44,6 +46,7 @@ class AkashDevnet:
             return
         self._stopped = True
         await self.network.shutdown()
+        await self._gateway.close()
         await close_server(self._runner, self._temp_dir)
 
 
@@ -53,9 +56,15 @@ async def start_akash_devnet(settings: AkashDevnetSettings | None = None) -> Aka
     work_dir, temp_dir = work_dir_or_temp(settings.work_dir, "akash")
     network = AkashNetwork(settings, work_dir)
     app = build_app(network, settings.random_seed)
+    gateway = GatewayServer(network)
+    network.gateway_url = await gateway.start(settings.host, settings.gateway_port)
     runner, url = await serve_app(app, settings.host, settings.port)
-    network.base_url = url
     network.start()
     return AkashDevnet(
-        url=url, api_key=settings.api_key, network=network, _runner=runner, _temp_dir=temp_dir
+        url=url,
+        api_key=settings.api_key,
+        network=network,
+        _runner=runner,
+        _gateway=gateway,
+        _temp_dir=temp_dir,
     )

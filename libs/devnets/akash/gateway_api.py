@@ -1,54 +1,69 @@
-"""Provider gateways (`/gateway/<provider>/lease/...`): lease status, logs and kubeevents."""
+"""What a provider's gateway (`/gateway/<provider>/lease/...`) answers: lease status and usage,
+and the items its logs and kubeevents websockets send. No transport here: the gateway's own
+server (`gateway_server`) speaks HTTP and RFC 6455 around these."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import struct
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-from aiohttp import WSCloseCode, web
-
-from devnets.akash.console_api import NETWORK
-from devnets.akash.http import ApiError, error_response, parse_int
+from devnets.akash.http import ApiError, parse_int
 from devnets.akash.lease_run import LeaseRun
+from devnets.akash.network import AkashNetwork
 from devnets.akash.tokens import TokenError, allows
 from devnets.runner import LogLine
 
 T = TypeVar("T")
-PREFIX = "/gateway/{provider}/lease/{dseq}/{gseq}/{oseq}"
+Batches = AsyncGenerator[list[dict[str, Any]], None]
 LEASE_NOT_FOUND = 4001  # provider websocket close codes
 NO_RUNNING_PODS = 4000
-# A slow reader: stop writing until the socket's send buffer is below this.
-WRITE_BUFFER_LIMIT = 1 << 20
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the gateway routes."""
-    app.router.add_get(PREFIX + "/status", lease_status)
-    app.router.add_get(PREFIX + "/logs", lease_logs)
-    app.router.add_get(PREFIX + "/kubeevents", lease_events)
-    app.router.add_get(PREFIX + "/usage", lease_usage)
+@dataclass(frozen=True)
+class LeaseRequest:
+    """A gateway request's lease path (`/gateway/<provider>/lease/<dseq>/<gseq>/<oseq>/...`)."""
+
+    provider: str
+    dseq: str
+    gseq: str
+    oseq: str
 
 
-async def lease_status(request: web.Request) -> web.Response:
+@dataclass(frozen=True)
+class Refusal:
+    """A websocket session that ends at once with a provider close code."""
+
+    code: int
+    reason: str
+
+
+def authorize(
+    network: AkashNetwork, lease: LeaseRequest, authorization: str
+) -> tuple[int, int, int]:
+    """The lease key, if the bearer token allows this provider; ApiError / NotFound if not."""
+    network.provider(lease.provider)  # 404 for an unknown gateway
+    scheme, _, token = authorization.partition(" ")
+    try:
+        claims = network.tokens.verify(token) if scheme.lower() == "bearer" else None
+    except TokenError as exc:
+        raise ApiError(401, str(exc)) from None
+    if claims is None or not allows(claims, lease.provider):
+        raise ApiError(401, "a bearer token from /v1/create-jwt-token is required")
+    parts = (lease.dseq, "dseq"), (lease.gseq, "gseq"), (lease.oseq, "oseq")
+    dseq, gseq, oseq = (parse_int(value, name) for value, name in parts)
+    return dseq, gseq, oseq
+
+
+def lease_status(run: LeaseRun) -> dict[str, Any]:
     """GET .../status: services, replicas, URIs and forwarded ports."""
-    provider, key = _authorize(request)
-    run = request.app[NETWORK].find_run(provider, key)
-    if run is None:
-        return error_response(404, "lease not found")
-    return web.json_response(run.status())
+    return run.status()
 
 
-async def lease_usage(request: web.Request) -> web.Response:
+def lease_usage(run: LeaseRun) -> dict[str, Any]:
     """GET .../usage (devnet extension; real providers have no such call): each running
     service's CPU since the previous call and its memory, measured on the real process."""
-    provider, key = _authorize(request)
-    run = request.app[NETWORK].find_run(provider, key)
-    if run is None:
-        return error_response(404, "lease not found")
     services: dict[str, Any] = {}
     for name, workload in run.workloads.items():
         if workload.state == "running":
@@ -59,42 +74,30 @@ async def lease_usage(request: web.Request) -> web.Response:
                 "rxBytes": None,  # the runner cannot measure a process's network bytes
                 "txBytes": None,
             }
-    return web.json_response({"services": services})
+    return {"services": services}
 
 
-async def lease_logs(request: web.Request) -> web.WebSocketResponse:
+def lease_logs(run: LeaseRun | None, query: Mapping[str, str]) -> Batches | Refusal:
     """Websocket .../logs?follow=&tail=&service=: `{name, message}` per output line."""
-    provider, key = _authorize(request)
-    follow = _flag(request.query.get("follow"))
-    tail = _tail(request.query.get("tail"))
-    ws = web.WebSocketResponse(compress=False)  # frames written in batches: see _stream
-    await ws.prepare(request)
-    run = request.app[NETWORK].find_run(provider, key)
+    follow = _flag(query.get("follow"))
+    tail = _tail(query.get("tail"))
     if run is None:
-        await ws.close(code=LEASE_NOT_FOUND, message=b"lease not found")
-        return ws
-    services = _services(run, request.query.get("service"))
+        return Refusal(LEASE_NOT_FOUND, "lease not found")
+    services = _services(run, query.get("service"))
     if all(run.workloads[s].failure_reason is not None for s in services):  # never pulled
-        await ws.close(code=NO_RUNNING_PODS, message=b"no running pods")
-        return ws
+        return Refusal(NO_RUNNING_PODS, "no running pods")
     sources = [_service_logs(run, name, follow, tail) for name in services]
-    await _stream(ws, request, sources[0] if len(sources) == 1 else merge(sources))
-    return ws
+    return sources[0] if len(sources) == 1 else merge(sources)
 
 
-async def lease_events(request: web.Request) -> web.WebSocketResponse:
+def lease_events(run: LeaseRun | None, query: Mapping[str, str]) -> Batches | Refusal:
     """Websocket .../kubeevents?follow=&service=: the pods' Kubernetes events."""
-    provider, key = _authorize(request)
-    follow = _flag(request.query.get("follow"))
-    ws = web.WebSocketResponse(compress=False)
-    await ws.prepare(request)
-    run = request.app[NETWORK].find_run(provider, key)
+    follow = _flag(query.get("follow"))
     if run is None:
-        await ws.close(code=LEASE_NOT_FOUND, message=b"lease not found")
-        return ws
-    pods = {run.pods[name] for name in _services(run, request.query.get("service"))}
+        return Refusal(LEASE_NOT_FOUND, "lease not found")
+    pods = {run.pods[name] for name in _services(run, query.get("service"))}
 
-    async def events() -> AsyncIterator[list[dict[str, Any]]]:
+    async def events() -> Batches:
         # Batches: a pod's events come in bursts (scheduled and pulling; pulled, created and
         # started), and a burst sent in one write costs the reader one wake-up.
         source = run.events.follow_batches() if follow else _iterate([run.events.after(0)])
@@ -103,11 +106,10 @@ async def lease_events(request: web.Request) -> web.WebSocketResponse:
             if items:
                 yield items
 
-    await _stream(ws, request, events())
-    return ws
+    return events()
 
 
-async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[T]:
+async def merge(sources: Sequence[AsyncIterator[T]]) -> AsyncGenerator[T, None]:
     """Interleave several async iterators as items arrive; ends when all have ended."""
     queue: asyncio.Queue[tuple[bool, T | None]] = asyncio.Queue()
 
@@ -132,9 +134,7 @@ async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[T]:
             task.cancel()
 
 
-async def _service_logs(
-    run: LeaseRun, service: str, follow: bool, tail: int
-) -> AsyncIterator[list[dict[str, Any]]]:
+async def _service_logs(run: LeaseRun, service: str, follow: bool, tail: int) -> Batches:
     feed = run.workloads[service].logs
     from_seq = 0 if tail < 0 else max(0, feed.next_seq - 1 - tail)
     source: AsyncIterator[list[LogLine]] = (
@@ -145,67 +145,9 @@ async def _service_logs(
         yield [{"name": pod, "message": line.line} for line in lines]
 
 
-async def _stream(
-    ws: web.WebSocketResponse, request: web.Request, batches: AsyncIterator[list[dict[str, Any]]]
-) -> None:
-    """Send items (one text frame each, as a provider does) until they end or the client
-    goes away, then close normally."""
-
-    async def send_all() -> None:
-        transport = request.transport
-        assert transport is not None
-        async for items in batches:
-            # One socket write per batch: a chatty workload's thousands of lines a second
-            # would otherwise cost a system call each (compression is off, so a frame is
-            # just a header and the JSON).
-            transport.write(b"".join(_text_frame(orjson.dumps(item)) for item in items))
-            while transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
-                if transport.is_closing():
-                    return
-                await asyncio.sleep(0.01)
-
-    async def until_client_closes() -> None:
-        async for _ in ws:
-            pass
-
-    sender = asyncio.create_task(send_all())
-    watcher = asyncio.create_task(until_client_closes())
-    await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (sender, watcher):
-        task.cancel()
-    await asyncio.gather(sender, watcher, return_exceptions=True)
-    with contextlib.suppress(ConnectionError):
-        await ws.close(code=WSCloseCode.OK)
-
-
-def _text_frame(payload: bytes) -> bytes:
-    """An unmasked, final text frame (RFC 6455 5.2): what a server sends."""
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 1 << 16:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
-
-
 async def _iterate(items: Iterable[T]) -> AsyncIterator[T]:
     for item in items:
         yield item
-
-
-def _authorize(request: web.Request) -> tuple[str, tuple[int, int, int]]:
-    network = request.app[NETWORK]
-    provider = request.match_info["provider"]
-    network.provider(provider)  # 404 for an unknown gateway
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    try:
-        claims = network.tokens.verify(token) if scheme.lower() == "bearer" else None
-    except TokenError as exc:
-        raise ApiError(401, str(exc)) from None
-    if claims is None or not allows(claims, provider):
-        raise ApiError(401, "a bearer token from /v1/create-jwt-token is required")
-    key = tuple(parse_int(request.match_info[part], part) for part in ("dseq", "gseq", "oseq"))
-    return provider, (key[0], key[1], key[2])
 
 
 def _services(run: LeaseRun, selector: str | None) -> list[str]:

@@ -54,7 +54,7 @@ class AkashNetwork:
         self.faults = Faults()
         self.tokens = TokenSigner(settings.jwt_secret or secrets.token_hex(32), "akash-devnet")
         self.runs: dict[tuple[int, int, int], LeaseRun] = {}
-        self.base_url = ""  # set once the HTTP server knows its port
+        self.gateway_url = ""  # set once the gateway server knows its port
         self._providers = {p.address: p for p in settings.providers}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._leftover_dirs: list[Path] = []  # of stopped runs, removed by the janitor
@@ -84,7 +84,7 @@ class AkashNetwork:
 
     def host_uri(self, address: str) -> str:
         """Base URL of a provider's gateway."""
-        return f"{self.base_url}/gateway/{address}"
+        return f"{self.gateway_url}/gateway/{address}"
 
     def estimate_usd_per_month(
         self, cpu_millicores: int, memory_bytes: int, storage_bytes: int

@@ -71,6 +71,7 @@ class AkashDevnetSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 0  # 0 = ephemeral; AkashDevnet.url shows the real one
+    gateway_port: int = 0  # the providers' gateways (Console's providers/{address} hostUri)
     api_key: str = "devnet-api-key"
     work_dir: Path | None = None  # per-workload directories go here; None = a temp dir
     owner: str = "akash1devnetowner000000000000000000000000000"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
+import socket
 import statistics
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import psutil
@@ -16,6 +19,7 @@ import pytest_asyncio
 import yaml
 
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
+from devnets.akash.gateway_server import WRITE_BUFFER_LIMIT
 from devnets.akash.settings import default_providers
 from provider_runtime.websocket import text_stream
 from tests.integration.devnets.helpers import assert_cli_serves_and_stops, eventually, serving
@@ -410,7 +414,9 @@ async def test_listing_pricing_and_providers(client: Client) -> None:
     assert estimate["akash"] == pytest.approx(expected, rel=1e-3)
 
     provider = await client.ok("GET", f"/v1/providers/{PROVIDERS[0].address}")
-    assert provider["hostUri"].startswith(client.url + "/gateway/")
+    # A provider's gateway is its own host, as on the real network: not Console's.
+    assert provider["hostUri"].endswith(f"/gateway/{PROVIDERS[0].address}")
+    assert not provider["hostUri"].startswith(client.url)
     assert provider["isOnline"] is True
     status, _ = await client.call("GET", "/v1/providers/akash1nobody")
     assert status == 404
@@ -527,3 +533,198 @@ async def test_closed_leases_leave_no_run_and_old_deployments_are_forgotten(
         assert status == 404, "the older closed deployment is forgotten"
         kept = await client.ok("GET", f"/v1/deployments/{dseqs[1]}")
         assert kept["deployment"]["state"] == "closed"
+
+
+# --- the gateway's own server (decision 73): HTTP and RFC 6455 edge cases ---
+
+
+async def _raw_request(host: str, port: int, data: bytes) -> tuple[bytes, bytes]:
+    """Send bytes on a fresh connection; the answer's head and what followed it."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(data)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        return head, await reader.readexactly(length)
+    finally:
+        writer.close()
+
+
+def _gateway_address(base: str) -> tuple[str, int, str]:
+    target = urlsplit(base)
+    assert target.hostname is not None and target.port is not None
+    return target.hostname, target.port, target.path
+
+
+async def test_gateway_keeps_connections_alive_and_refuses_bad_requests_with_json(
+    client: Client,
+) -> None:
+    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
+    await client.lease(dseq)
+    base, auth = await client.gateway(dseq)
+    host, port, path = _gateway_address(base)
+    reader, writer = await asyncio.open_connection(host, port)
+    request = f"GET {path}/status HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
+    for _ in range(2):  # two answers on one connection
+        writer.write((request + "\r\n").encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        size = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        assert "app" in json.loads(await reader.readexactly(size))["services"]
+    writer.close()
+
+    cases = [
+        (f"GET {path}/nothing HTTP/1.1\r\n\r\n", b"404", "NotFoundError"),
+        (f"POST {path}/status HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"405", "Error"),
+        (f"GET {path}/status HTTP/1.1\r\n\r\n", b"401", "UnauthorizedError"),
+        ("GET /gateway/akash1nobody/lease/1/1/1/status HTTP/1.1\r\n\r\n", b"404", None),
+        (
+            f"GET {path}/logs?tail=x HTTP/1.1\r\nAuthorization: {auth['Authorization']}\r\n\r\n",
+            b"400",
+            "BadRequestError",
+        ),
+        (  # a logs request that is not a websocket upgrade
+            f"GET {path}/logs HTTP/1.1\r\nAuthorization: {auth['Authorization']}\r\n\r\n",
+            b"400",
+            "BadRequestError",
+        ),
+        (  # an upgrade with a key that is not 16 bytes in base64
+            f"GET {path}/logs HTTP/1.1\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: c2hvcnQ=\r\n\r\n",
+            b"400",
+            "BadRequestError",
+        ),
+        ("NOT HTTP AT ALL\r\n\r\n", b"400", "BadRequestError"),
+    ]
+    for raw, status, error in cases:
+        head, body = await _raw_request(host, port, raw.encode())
+        assert head.split(b" ")[1] == status, (raw, head)
+        answer = json.loads(body)
+        assert answer["message"], raw
+        if error is not None:
+            assert answer["error"] == error, (raw, answer)
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+def _client_frame(opcode: int, payload: bytes, masked: bool = True) -> bytes:
+    mask = b"\x01\x02\x03\x04" if masked else b""
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if masked else payload
+    return bytes((0x80 | opcode, (0x80 if masked else 0) | len(payload))) + mask + body
+
+
+async def _open_logs(base: str, auth: dict[str, str]) -> tuple[Any, Any]:
+    host, port, path = _gateway_address(base)
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        (
+            f"GET {path}/logs?follow=true HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head  # RFC 6455's example
+    return reader, writer
+
+
+async def test_gateway_websocket_echoes_a_client_close_and_refuses_unmasked_frames(
+    client: Client,
+) -> None:
+    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
+    await client.lease(dseq)
+    base, auth = await client.gateway(dseq)
+
+    reader, writer = await _open_logs(base, auth)
+    writer.write(_client_frame(0x9, b"hi"))  # ping: answered with a pong carrying the payload
+    assert await reader.readexactly(4) == b"\x8a\x02hi"
+    writer.write(_client_frame(0x8, (4321).to_bytes(2, "big") + b"bye"))
+    assert await reader.readexactly(4) == b"\x88\x02" + (4321).to_bytes(2, "big")
+    assert await reader.read() == b"", "the server closes after echoing the close"
+    writer.close()
+
+    reader, writer = await _open_logs(base, auth)
+    writer.write(_client_frame(0x1, b"x", masked=False))
+    first, size = await reader.readexactly(2)
+    payload = await reader.readexactly(size)
+    assert first == 0x88 and int.from_bytes(payload[:2], "big") == 1002  # protocol error
+    writer.close()
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_gateway_websocket_delivers_every_line_to_a_reader_that_falls_behind(
+    client: Client, devnet: AkashDevnet
+) -> None:
+    """A reader that stops reading while a workload prints makes the server wait (the send
+    buffer stays bounded) and lose nothing: every line arrives, in order, once it reads."""
+    lines = 200_000
+    dseq = await client.deploy(command=["sh", "-c", f"seq 1 {lines}"])
+    await client.lease(dseq)
+    base, auth = await client.gateway(dseq)
+    host, port, path = _gateway_address(base)
+    reader, writer = await asyncio.open_connection(host, port, limit=2**20)
+    writer.write(
+        (
+            f"GET {path}/logs?follow=true&tail=-1 HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ).encode()
+    )
+    await reader.readuntil(b"\r\n\r\n")
+    transport = writer.transport
+    transport.pause_reading()  # fall behind while the workload prints everything
+    await asyncio.sleep(1.0)
+    buffered = max(c.write_buffer_size() for c in devnet._gateway.connections())
+    assert 0 < buffered < 4 * WRITE_BUFFER_LIMIT  # waiting, not holding ~2 MB of lines
+    transport.resume_reading()
+    received: list[int] = []
+    async with asyncio.timeout(30):
+        while True:
+            first, second = await reader.readexactly(2)
+            size = second & 0x7F
+            if size == 126:
+                size = int.from_bytes(await reader.readexactly(2), "big")
+            payload = await reader.readexactly(size)
+            if first & 0x0F == 0x8:
+                break
+            received.append(int(json.loads(payload)["message"]))
+    assert received == list(range(1, lines + 1))
+    writer.close()
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
+
+
+async def test_servers_queue_a_burst_of_connections_instead_of_dropping_them(
+    client: Client,
+) -> None:
+    """Six hundred connections opened while the servers' loop is busy (the gateway's, and
+    Console's on aiohttp) all complete their handshake in the kernel's accept queue: a full
+    queue drops a SYN, and the client retries only a second later (decision 74)."""
+    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
+    await client.lease(dseq)
+    base, _ = await client.gateway(dseq)
+    console = urlsplit(client.url)
+    assert console.hostname is not None and console.port is not None
+    for host, port in (_gateway_address(base)[:2], (console.hostname, console.port)):
+        sockets = []
+        try:
+            for _ in range(600):  # the devnet shares this loop: it accepts none meanwhile
+                sock = socket.socket()
+                sock.setblocking(False)
+                sock.connect_ex((host, port))
+                sockets.append(sock)
+            _, connected, _ = select.select([], sockets, [], 0.5)
+            assert len(connected) == 600, port
+        finally:
+            for sock in sockets:
+                sock.close()
+    await client.ok("DELETE", f"/v1/deployments/{dseq}")
