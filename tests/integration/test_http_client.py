@@ -15,7 +15,7 @@ from aiohttp import web
 
 from embedded.ports import free_port
 from provider_runtime.http_client import HttpClient, TransportError
-from tests.integration.tls import self_signed
+from tests.integration.servers import aiohttp_server, self_signed
 
 Answer = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -88,14 +88,6 @@ def reply(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
 
-async def _aiohttp_server(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, port
-
-
 async def test_json_calls_to_aiohttp_carry_headers_query_and_body_on_one_connection() -> None:
     seen: list[dict[str, object]] = []
     peers: set[object] = set()
@@ -119,7 +111,7 @@ async def test_json_calls_to_aiohttp_carry_headers_query_and_body_on_one_connect
 
     app = web.Application()
     app.router.add_route("*", "/v1/{name}", echo)
-    runner, port = await _aiohttp_server(app)
+    runner, port = await aiohttp_server(app)
     client = HttpClient(f"http://127.0.0.1:{port}", {"x-api-key": "s3cret"}, timeout=5)
     try:
         created = await client.request("POST", "/v1/deployments", {"data": {"sdl": "ü"}})
@@ -335,10 +327,7 @@ async def test_https_verifies_the_server_certificate(tmp_path: Path) -> None:
     app.router.add_get("/v1/hello", hello)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_tls).start()
+    runner, port = await aiohttp_server(app, server_tls)
     url = f"https://127.0.0.1:{port}"
     try:
         with pytest.raises(TransportError) as refused:  # the system's trust: unknown cert

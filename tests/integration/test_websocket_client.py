@@ -21,7 +21,7 @@ from provider_runtime.websocket import (
     ProtocolError,
     text_stream,
 )
-from tests.integration.tls import self_signed
+from tests.integration.servers import aiohttp_server, self_signed
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 Session = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -179,14 +179,6 @@ async def test_leaving_early_sends_a_normal_close(
     assert received == [(0x8, struct.pack("!H", 1000))]
 
 
-async def _aiohttp_server(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, port
-
-
 async def test_interoperates_with_aiohttp_and_sends_its_headers() -> None:
     seen: dict[str, object] = {}
 
@@ -205,7 +197,7 @@ async def test_interoperates_with_aiohttp_and_sends_its_headers() -> None:
 
     app = web.Application()
     app.router.add_get("/lease/1/kubeevents", stream)
-    runner, port = await _aiohttp_server(app)
+    runner, port = await aiohttp_server(app)
     try:
         url = f"http://127.0.0.1:{port}/lease/1/kubeevents?follow=true&tail=-1"
         async with text_stream(url, {"Authorization": "Bearer t0ken"}) as messages:
@@ -234,10 +226,7 @@ async def test_wss_verifies_the_server_certificate(tmp_path: Path) -> None:
     app.router.add_get("/s", stream)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_tls).start()
+    runner, port = await aiohttp_server(app, server_tls)
     try:
         url = f"wss://127.0.0.1:{port}/s"
         with pytest.raises(ssl.SSLCertVerificationError):

@@ -77,6 +77,13 @@ class Client:
         token = (await self.ok("POST", "/v1/create-jwt-token", {"data": jwt}))["token"]
         return f"{host_uri}/lease/{dseq}/1/1", {"Authorization": f"Bearer {token}"}
 
+    async def running_gateway(self) -> tuple[str, str, dict[str, str]]:
+        """A lease whose workload sleeps: its dseq, gateway base URL and auth header."""
+        dseq = await self.deploy(command=["sh", "-c", "sleep 30"])
+        await self.lease(dseq)
+        base, auth = await self.gateway(dseq)
+        return dseq, base, auth
+
     async def status(self, dseq: str) -> dict[str, Any]:
         base, auth = await self.gateway(dseq)
         async with self.session.get(base + "/status", headers=auth) as response:
@@ -566,9 +573,7 @@ def _gateway_address(base: str) -> tuple[str, int, str]:
 async def test_gateway_keeps_connections_alive_and_refuses_bad_requests_with_json(
     client: Client,
 ) -> None:
-    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
-    await client.lease(dseq)
-    base, auth = await client.gateway(dseq)
+    dseq, base, auth = await client.running_gateway()
     host, port, path = _gateway_address(base)
     reader, writer = await asyncio.open_connection(host, port)
     request = f"GET {path}/status HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
@@ -640,10 +645,7 @@ async def _open_logs(base: str, auth: dict[str, str]) -> tuple[Any, Any]:
 async def test_gateway_websocket_echoes_a_client_close_and_refuses_unmasked_frames(
     client: Client,
 ) -> None:
-    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
-    await client.lease(dseq)
-    base, auth = await client.gateway(dseq)
-
+    dseq, base, auth = await client.running_gateway()
     reader, writer = await _open_logs(base, auth)
     writer.write(_client_frame(0x9, b"hi"))  # ping: answered with a pong carrying the payload
     assert await reader.readexactly(4) == b"\x8a\x02hi"
@@ -709,9 +711,7 @@ async def test_servers_queue_a_burst_of_connections_instead_of_dropping_them(
     """Six hundred connections opened while the servers' loop is busy (the gateway's, and
     Console's on aiohttp) all complete their handshake in the kernel's accept queue: a full
     queue drops a SYN, and the client retries only a second later (decision 74)."""
-    dseq = await client.deploy(command=["sh", "-c", "sleep 30"])
-    await client.lease(dseq)
-    base, _ = await client.gateway(dseq)
+    dseq, base, _ = await client.running_gateway()
     console = urlsplit(client.url)
     assert console.hostname is not None and console.port is not None
     for host, port in (_gateway_address(base)[:2], (console.hostname, console.port)):

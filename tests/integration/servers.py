@@ -1,15 +1,31 @@
-"""A self-signed certificate for servers the TLS tests start (trusted only when a test says)."""
+"""Servers the client tests talk to: an aiohttp app on a free port, and a self-signed
+certificate for the TLS ones (trusted only when a test says)."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import ssl
 from pathlib import Path
 
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from embedded.ports import free_port
+
+
+async def aiohttp_server(
+    app: web.Application, tls: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
+    """Serve `app` on 127.0.0.1 (with `tls`: https/wss); the runner and the port."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+    return runner, port
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
