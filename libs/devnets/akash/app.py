@@ -15,6 +15,7 @@ from devnets.akash.gateway_server import GatewayServer
 from devnets.akash.http import error_middleware
 from devnets.akash.network import AkashNetwork
 from devnets.akash.settings import AkashDevnetSettings
+from devnets.akash.tokens import ISSUER, TokenSigner
 from devnets.serving import close_server, serve_app, work_dir_or_temp
 
 
@@ -39,6 +40,14 @@ class AkashDevnet:
     _gateway: GatewayServer
     _temp_dir: Path | None = None
     _stopped: bool = field(default=False)
+
+    async def move_gateways(self, secret: str) -> None:
+        """The providers' gateways move to another port and sign tokens with `secret`: what
+        a client cached (address, JWT) stops working; Console answers the new address."""
+        await self._gateway.close()
+        self._gateway = GatewayServer(self.network)
+        self.network.gateway_url = await self._gateway.start(self.network.settings.host, 0)
+        self.network.tokens = TokenSigner(secret, ISSUER)
 
     async def stop(self) -> None:
         """Stop all workloads, then the HTTP server; safe to call twice."""

@@ -18,7 +18,7 @@ from devnets.akash.lease_run import LeaseRun
 from devnets.akash.sdl import Group
 from devnets.akash.settings import AkashDevnetSettings, ProviderSettings
 from devnets.akash.state import Deployment, Lease, Market, MarketError, NotFound
-from devnets.akash.tokens import TokenSigner
+from devnets.akash.tokens import ISSUER, TokenSigner
 
 GENESIS_HEIGHT = 21_000_000
 MIN_TICK_SECONDS = 0.05  # with heavy acceleration several blocks settle per tick
@@ -52,7 +52,7 @@ class AkashNetwork:
         self.market = Market(owner=settings.owner)
         self.clock = BlockClock(settings.real_block_seconds)
         self.faults = Faults()
-        self.tokens = TokenSigner(settings.jwt_secret or secrets.token_hex(32), "akash-devnet")
+        self.tokens = TokenSigner(settings.jwt_secret or secrets.token_hex(32), ISSUER)
         self.runs: dict[tuple[int, int, int], LeaseRun] = {}
         self.gateway_url = ""  # set once the gateway server knows its port
         self._providers = {p.address: p for p in settings.providers}

@@ -16,6 +16,9 @@ class TokenError(Exception):
     """The token is malformed, forged or expired."""
 
 
+ISSUER = "akash-devnet"  # the `iss` of every token the devnet signs
+
+
 class TokenSigner:
     """Signs and checks JWTs with one shared secret (Console and providers trust each other)."""
 

@@ -32,6 +32,7 @@ from provider_runtime.network import (
 )
 from provider_runtime.settings import ProviderSettings
 from provider_runtime.telemetry import LogCursor, Usage
+from provider_runtime.websocket import HandshakeError
 from runtime.background import stop_if_cancelled
 from runtime.logging import get_logger
 
@@ -185,9 +186,8 @@ class AkashNetwork:
     async def watch(self, d: Deployment) -> AsyncIterator[Observation]:
         h = AkashHandle.of(d.handle)
         assert h.dseq is not None and h.provider is not None
-        host, token = await self._gateway_access(h.provider)
         queue: asyncio.Queue[Observation] = asyncio.Queue()
-        follower = asyncio.get_running_loop().create_task(self._follow(host, token, h, queue))
+        follower = asyncio.get_running_loop().create_task(self._follow(h, queue))
         try:
             while True:
                 try:
@@ -206,17 +206,17 @@ class AkashNetwork:
         finally:
             follower.cancel()
 
-    async def _follow(
-        self, host: str, token: str, h: AkashHandle, queue: asyncio.Queue[Observation]
-    ) -> None:
+    async def _follow(self, h: AkashHandle, queue: asyncio.Queue[Observation]) -> None:
         """Feed what kubeevents mean for the job into `queue` (most mean nothing: scheduled,
         pulling, created…), reconnecting; replays are harmless (reports dedupe)."""
         assert h.dseq is not None and h.gseq is not None and h.oseq is not None
-        assert self._session is not None
+        assert h.provider is not None and self._session is not None
         gateway = LeaseGateway(self._session)
         attempt = 0
         while True:
+            token = None
             try:
+                host, token = await self._gateway_access(h.provider)
                 async for event in gateway.kubeevents(host, token, h.dseq, h.gseq, h.oseq):
                     attempt = 0
                     observation = _observe(event)
@@ -224,6 +224,8 @@ class AkashNetwork:
                         queue.put_nowait(observation)  # unbounded: never waits
             except Exception as exc:
                 stop_if_cancelled()
+                if token is not None and _gateway_refused(exc):
+                    self._forget_access(h.provider, token)
                 log.info("akash.kubeevents_reconnect", error=str(exc))
             attempt += 1
             await asyncio.sleep(backoff(attempt, base=0.1, cap=5.0))
@@ -247,10 +249,15 @@ class AkashNetwork:
         host, token = await self._gateway_access(h.provider)
         gateway = LeaseGateway(self._session)
         position = 0
-        async for line in gateway.logs(host, token, h.dseq, h.gseq, h.oseq):
-            position += 1
-            if position > after.seq:
-                yield LogRecord(position, record_time_now(), "output", cut_line(line))
+        try:
+            async for line in gateway.logs(host, token, h.dseq, h.gseq, h.oseq):
+                position += 1
+                if position > after.seq:
+                    yield LogRecord(position, record_time_now(), "output", cut_line(line))
+        except Exception as exc:
+            if _gateway_refused(exc):
+                self._forget_access(h.provider, token)
+            raise
 
     async def usage(self, d: Deployment) -> Usage | None:
         h = AkashHandle.of(d.handle)
@@ -258,7 +265,12 @@ class AkashNetwork:
             return None
         assert self._session is not None
         host, token = await self._gateway_access(h.provider)
-        services = await LeaseGateway(self._session).usage(host, token, h.dseq, h.gseq, h.oseq)
+        try:
+            services = await LeaseGateway(self._session).usage(host, token, h.dseq, h.gseq, h.oseq)
+        except Exception as exc:
+            if _gateway_refused(exc):
+                self._forget_access(h.provider, token)
+            raise
         if not services:
             return None
         values = list(services.values())
@@ -281,6 +293,14 @@ class AkashNetwork:
         token = await self.console.jwt(self.s.akash_jwt_ttl)
         self._access[provider] = (host, token, time.monotonic() + self.s.akash_jwt_ttl / 2)
         return host, token
+
+    def _forget_access(self, provider: str, token: str) -> None:
+        """The gateway refused this token or could not be reached at its cached address:
+        ask Console again next time (the provider moved, or its token no longer opens it).
+        A newer entry (another drive asked already) is kept."""
+        cached = self._access.get(provider)
+        if cached is not None and cached[1] == token:
+            del self._access[provider]
 
     # --- release, extend, price, probe ---
 
@@ -333,6 +353,14 @@ def _console(s: AkashSettings) -> ConsoleClient:
     return ConsoleClient(
         s.akash_api_url, s.akash_api_key, s.akash_request_timeout, s.akash_max_retries
     )
+
+
+def _gateway_refused(exc: Exception) -> bool:
+    """A failure that a fresh gateway address or token could cure: no connection (moved or
+    down), or a refused websocket handshake or call (401: the token is no longer valid)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return exc.status in (401, 403)
+    return isinstance(exc, (OSError, HandshakeError, aiohttp.ClientConnectionError))
 
 
 def _observe(event: dict[str, Any]) -> Observation | None:
