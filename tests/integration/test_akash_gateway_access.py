@@ -14,16 +14,7 @@ from cortex_provider_akash.settings import AkashSettings
 from devnets.akash import AkashDevnet, AkashDevnetSettings, start_akash_devnet
 from provider_runtime.model import Deployment, DeploymentState, Outcome
 from provider_runtime.network import Started
-
-SPEC = {
-    "provider": "akash",
-    "image": "alpine:3.20",
-    "cpu": 100,
-    "memory": "32Mi",
-    "storage": "64Mi",
-    "duration": 600,
-    "command": ["true"],
-}
+from tests.integration.stack import SPEC
 
 
 @pytest_asyncio.fixture
@@ -35,7 +26,7 @@ async def devnet() -> AsyncIterator[AkashDevnet]:
 
 async def _run_job(network: AkashNetwork, job_id: str) -> list[object]:
     """Deploy, watch until the outcome, release: what the watch observed."""
-    d = Deployment(job_id, "tenant", dict(SPEC), DeploymentState.NEW)
+    d = Deployment(job_id, "tenant", {**SPEC, "command": ["true"]}, DeploymentState.NEW)
 
     async def save(_: Deployment) -> None:
         return None
