@@ -54,7 +54,6 @@ class AkashNetwork:
         self._access: dict[str, tuple[str, str, float]] = {}  # provider → host, JWT, expiry
 
     async def open(self) -> None:
-        await self.console.open()
         self._session = http_session()
 
     async def close(self) -> None:
@@ -65,9 +64,7 @@ class AkashNetwork:
 
     async def reconfigure(self, settings: ProviderSettings) -> None:
         assert isinstance(settings, AkashSettings)
-        fresh = _console(settings)
-        if self._session is not None:  # opened: the new client must be ready before use
-            await fresh.open()
+        fresh = _console(settings)  # connects on its first call
         # Calls in flight finish on the old client; it is closed with the adapter.
         self._retired.append(self.console)
         self.console, self.s = fresh, settings
